@@ -1,0 +1,42 @@
+"""The ``respaldo`` command: parse, call one service function, map errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from respaldo.cli import pvesm, qm
+from respaldo.errors import RespaldoError
+from respaldo.node import Node
+
+EXIT_FAILURE = 1
+EXIT_USER_ERROR = 2
+
+Handler = Callable[[argparse.Namespace, Node], None]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="respaldo", description="Back up and restore QEMU/KVM VMs, the Proxmox VE way.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    qm.register(sub)
+    pvesm.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.func
+    try:
+        handler(args, Node.from_env())
+    except RespaldoError as err:
+        print(f"respaldo: {err}", file=sys.stderr)
+        return EXIT_USER_ERROR if err.user_error else EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,201 @@
+"""A VM's configuration (``qemu-server/<vmid>.conf``) with the typed views respaldo needs.
+
+The file itself stays a ``KeyValueFile``, so unknown keys, their order and the description
+(comments at the top) survive every change respaldo makes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from respaldo.config.keyvalue import KeyValueFile, parse_keyvalue, read_keyvalue
+from respaldo.config.propstring import format_propstring, parse_propstring, parse_size
+from respaldo.errors import ConfigError, InputError, RespaldoError
+
+DISK_BUSES = {"ide": 4, "sata": 6, "scsi": 31, "virtio": 16}
+DRIVE_KEY = re.compile(r"^(ide|sata|scsi|virtio)(\d+)$")
+NET_KEY = re.compile(r"^net(\d+)$")
+UNUSED_KEY = re.compile(r"^unused(\d+)$")
+NET_MODELS = ("virtio", "e1000", "rtl8139", "vmxnet3")
+
+
+def is_drive_key(key: str) -> bool:
+    match = DRIVE_KEY.match(key)
+    return bool(match) and int(match.group(2)) < DISK_BUSES[match.group(1)]  # type: ignore[union-attr]
+
+
+@dataclass
+class Drive:
+    key: str
+    volume: str  # a volume id, an absolute path, or "none" (empty CD-ROM drive)
+    props: dict[str, str]
+
+    @classmethod
+    def parse(cls, key: str, value: str) -> Drive:
+        props = parse_propstring(value, "file", key)
+        volume = props.pop("file", None)
+        if not volume:
+            raise InputError(key, value, "a drive needs a volume (e.g. 'local:100/vm-100-disk-0.qcow2')")
+        return cls(key, volume, props)
+
+    def format(self) -> str:
+        return format_propstring({"file": self.volume, **self.props}, "file")
+
+    @property
+    def bus(self) -> str:
+        return DRIVE_KEY.match(self.key).group(1)  # type: ignore[union-attr]
+
+    @property
+    def index(self) -> int:
+        return int(DRIVE_KEY.match(self.key).group(2))  # type: ignore[union-attr]
+
+    @property
+    def is_cdrom(self) -> bool:
+        return self.props.get("media") == "cdrom"
+
+    @property
+    def backup(self) -> bool:
+        return self.props.get("backup", "1") != "0"
+
+    @property
+    def size(self) -> int | None:
+        size = self.props.get("size")
+        return parse_size(size, f"{self.key} size") if size else None
+
+
+@dataclass
+class NetDevice:
+    key: str
+    model: str
+    mac: str
+    props: dict[str, str]
+
+    @classmethod
+    def parse(cls, key: str, value: str) -> NetDevice:
+        props = parse_propstring(value, "model", key)
+        model = next((m for m in NET_MODELS if m in props), None)
+        if model is None:
+            raise InputError(key, value, f"needs a model: one of {', '.join(NET_MODELS)}")
+        mac = props.pop(model)
+        props.pop("model", None)
+        return cls(key, model, mac, props)
+
+
+class VmConfig:
+    """A parsed VM config file; ``vmid`` is known from the file name."""
+
+    def __init__(self, vmid: int, data: KeyValueFile) -> None:
+        self.vmid = vmid
+        self.data = data
+
+    @classmethod
+    def parse(cls, vmid: int, text: str, path: Path | str = "<string>") -> VmConfig:
+        return cls(vmid, parse_keyvalue(text, path))
+
+    @classmethod
+    def load(cls, vmid: int, path: Path) -> VmConfig:
+        config = cls(vmid, read_keyvalue(path))
+        config.validate(path)
+        return config
+
+    def validate(self, path: Path | str) -> None:
+        """Parse every value respaldo interprets, so a bad one is reported with its file."""
+        try:
+            self.drives()
+            self.nets()
+            self.memory  # noqa: B018
+            self.cores  # noqa: B018
+            self.sockets  # noqa: B018
+        except RespaldoError as err:
+            raise ConfigError(path, 0, str(err)) from err
+
+    def format(self) -> str:
+        return self.data.format()
+
+    # -- generic access ---------------------------------------------------------------------
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        return self.data.main.get(key, default)
+
+    def set(self, key: str, value: str) -> None:
+        self.data.main.set(key, value)
+
+    def delete(self, key: str) -> bool:
+        return self.data.main.delete(key)
+
+    def keys(self) -> list[str]:
+        return self.data.main.keys()
+
+    def as_dict(self) -> dict[str, str]:
+        return self.data.main.as_dict()
+
+    @property
+    def description(self) -> str:
+        return "\n".join(self.data.main.comments())
+
+    # -- typed views ------------------------------------------------------------------------
+
+    def _int(self, key: str, default: int) -> int:
+        value = self.get(key)
+        if value is None:
+            return default
+        if not value.isdigit() or int(value) <= 0:
+            raise InputError(key, value, "expected a positive whole number")
+        return int(value)
+
+    @property
+    def name(self) -> str:
+        return self.get("name") or f"VM{self.vmid}"
+
+    @property
+    def memory(self) -> int:
+        """MiB, Proxmox's default 512."""
+        return self._int("memory", 512)
+
+    @property
+    def cores(self) -> int:
+        return self._int("cores", 1)
+
+    @property
+    def sockets(self) -> int:
+        return self._int("sockets", 1)
+
+    @property
+    def lock(self) -> str | None:
+        return self.get("lock")
+
+    def drives(self) -> list[Drive]:
+        return [Drive.parse(k, v) for k, v in self.data.main.items() if is_drive_key(k)]
+
+    def drive(self, key: str) -> Drive | None:
+        value = self.get(key)
+        return Drive.parse(key, value) if value is not None and is_drive_key(key) else None
+
+    def disks(self) -> list[Drive]:
+        """Drives that hold a disk image (not CD-ROMs)."""
+        return [d for d in self.drives() if not d.is_cdrom]
+
+    def nets(self) -> list[NetDevice]:
+        return [NetDevice.parse(k, v) for k, v in self.data.main.items() if NET_KEY.match(k)]
+
+    def unused_volumes(self) -> list[tuple[str, str]]:
+        return [(k, v) for k, v in self.data.main.items() if UNUSED_KEY.match(k)]
+
+    def next_unused_key(self) -> str:
+        taken = {k for k in self.keys() if UNUSED_KEY.match(k)}
+        n = 0
+        while f"unused{n}" in taken:
+            n += 1
+        return f"unused{n}"
+
+    def boot_order(self) -> list[str]:
+        """Keys from ``boot: order=scsi0;net0``; default: the disks, in config order."""
+        boot = self.get("boot")
+        if boot and boot.startswith("order="):
+            return [k for k in boot.removeprefix("order=").split(";") if k]
+        return [d.key for d in self.disks()]
+
+    def set_drive(self, drive: Drive) -> None:
+        self.set(drive.key, drive.format())

@@ -1,0 +1,146 @@
+"""The one rooted error tree of respaldo.
+
+Every failure the user can meet is a ``RespaldoError``. Each layer has its own subclass, and
+each error keeps the data it is about as attributes, so that the CLI and the API can map it to
+an exit code or an HTTP status in one place each. The cause is always kept
+(``raise X(...) from err``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class RespaldoError(Exception):
+    """Root of every error respaldo raises on purpose."""
+
+    #: HTTP status the REST API answers with; the CLI exits with 2 for user errors, 1 otherwise.
+    http_status = 500
+    user_error = False
+
+
+class InputError(RespaldoError):
+    """Bad input from the user: names the value, why it is wrong and what would be valid."""
+
+    http_status = 400
+    user_error = True
+
+    def __init__(self, name: str, value: object, reason: str) -> None:
+        super().__init__(f"invalid value for {name} {value!r}: {reason}")
+        self.name = name
+        self.value = value
+        self.reason = reason
+
+
+class NotFoundError(RespaldoError):
+    http_status = 404
+    user_error = True
+
+
+class ConflictError(RespaldoError):
+    """The operation is refused in the current state (exists already, running, locked...)."""
+
+    http_status = 409
+    user_error = True
+
+
+# -- config -----------------------------------------------------------------------------------
+
+
+class ConfigError(RespaldoError):
+    """A configuration file that cannot be parsed; names the file, the line and the reason."""
+
+    def __init__(self, path: Path | str, line: int, reason: str) -> None:
+        where = f"{path}, line {line}" if line else str(path)
+        super().__init__(f"{where}: {reason}")
+        self.path = Path(path)
+        self.line = line
+        self.reason = reason
+
+
+# -- storage ----------------------------------------------------------------------------------
+
+
+class StorageError(RespaldoError):
+    pass
+
+
+class NoSuchStorage(NotFoundError):
+    def __init__(self, storage: str, known: list[str]) -> None:
+        valid = ", ".join(sorted(known)) or "none configured"
+        super().__init__(f"storage '{storage}' does not exist (configured storages: {valid})")
+        self.storage = storage
+
+
+class NoSuchVolume(NotFoundError):
+    def __init__(self, volid: str) -> None:
+        super().__init__(f"volume '{volid}' does not exist")
+        self.volid = volid
+
+
+# -- qemu and VMs -----------------------------------------------------------------------------
+
+
+class CommandError(RespaldoError):
+    """An external program failed; carries its argv, exit code and stderr."""
+
+    def __init__(self, argv: list[str], returncode: int, stderr: str) -> None:
+        detail = stderr.strip() or "no error output"
+        super().__init__(f"{argv[0]} failed (exit code {returncode}): {detail}")
+        self.argv = argv
+        self.returncode = returncode
+        self.stderr = stderr
+
+
+class QemuError(RespaldoError):
+    pass
+
+
+class QmpError(QemuError):
+    pass
+
+
+class NoSuchVM(NotFoundError):
+    def __init__(self, vmid: int) -> None:
+        super().__init__(f"VM {vmid} does not exist (no configuration file)")
+        self.vmid = vmid
+
+
+class VMExists(ConflictError):
+    def __init__(self, vmid: int) -> None:
+        super().__init__(f"VM {vmid} already exists")
+        self.vmid = vmid
+
+
+class VMLocked(ConflictError):
+    def __init__(self, vmid: int, lock: str) -> None:
+        super().__init__(f"VM {vmid} is locked ({lock})")
+        self.vmid = vmid
+        self.lock = lock
+
+
+class VMStateError(ConflictError):
+    """The VM is in a state that does not allow the operation (e.g. running)."""
+
+
+class LockTimeout(ConflictError):
+    def __init__(self, what: str, seconds: float) -> None:
+        super().__init__(f"can't lock {what}: timeout after {seconds:g} seconds")
+        self.what = what
+        self.seconds = seconds
+
+
+# -- archive, tasks ---------------------------------------------------------------------------
+
+
+class ArchiveError(RespaldoError):
+    """A VMA archive that cannot be read or written; carries the byte offset when known."""
+
+    def __init__(self, message: str, offset: int | None = None) -> None:
+        where = f" at byte offset {offset}" if offset is not None else ""
+        super().__init__(f"{message}{where}")
+        self.offset = offset
+
+
+class TaskError(RespaldoError):
+    pass

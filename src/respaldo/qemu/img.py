@@ -1,0 +1,42 @@
+"""Wrapper around ``qemu-img``: create, inspect and resize disk images."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from respaldo.errors import QemuError
+from respaldo.qemu.runner import binary, run
+
+FORMATS = ("qcow2", "raw")
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str
+    virtual_size: int
+    actual_size: int
+
+
+def _qemu_img(*args: str) -> str:
+    return run([binary("qemu-img"), *args])
+
+
+def create(path: Path, fmt: str, size: int) -> None:
+    options = ["-o", "preallocation=off"] if fmt == "qcow2" else []
+    _qemu_img("create", "-q", "-f", fmt, *options, str(path), str(size))
+
+
+def info(path: Path) -> ImageInfo:
+    out = _qemu_img("info", "--output=json", "-U", str(path))
+    try:
+        data: dict[str, Any] = json.loads(out)
+        return ImageInfo(data["format"], int(data["virtual-size"]), int(data.get("actual-size", 0)))
+    except (ValueError, KeyError) as err:
+        raise QemuError(f"qemu-img info {path}: unexpected output: {out[:200]!r}") from err
+
+
+def resize(path: Path, fmt: str, size: int) -> None:
+    _qemu_img("resize", "-q", "-f", fmt, str(path), str(size))

@@ -1,0 +1,79 @@
+"""A VM's QEMU process: its runtime files, whether it runs, and waiting for it to end.
+
+QEMU daemonizes, so it is not a child of whoever started it; its pid file and QMP socket are
+the only truth, read afresh by every CLI call and every server request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+from pathlib import Path
+
+from respaldo.errors import QemuError
+from respaldo.node import Node
+from respaldo.qemu.cmdline import RuntimePaths
+
+# A unix socket path longer than this cannot be bound (sun_path is 108 bytes with its NUL).
+MAX_SOCKET_PATH = 107
+
+
+def runtime_paths(node: Node, vmid: int) -> RuntimePaths:
+    base = node.qemu_run_dir
+    paths = RuntimePaths(
+        pidfile=base / f"{vmid}.pid", qmp=base / f"{vmid}.qmp", qmp_job=base / f"{vmid}.qmp-job",
+        qga=base / f"{vmid}.qga", serial_log=node.log_dir / "qemu" / f"{vmid}.serial.log",
+    )
+    for sock in (paths.qmp, paths.qmp_job, paths.qga):
+        if len(os.fsencode(sock)) > MAX_SOCKET_PATH:
+            raise QemuError(f"socket path {sock} is longer than {MAX_SOCKET_PATH} bytes; "
+                            "choose a shorter RESPALDO_HOME")
+    return paths
+
+
+def _cmdline(pid: int) -> list[bytes]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return []
+
+
+def running_pid(paths: RuntimePaths) -> int | None:
+    """The pid of the VM's QEMU, or None; a stale pid file (reused pid) does not count."""
+    try:
+        pid = int(paths.pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    marker = f"unix:{paths.qmp},server=on,wait=off".encode()
+    return pid if marker in _cmdline(pid) else None
+
+
+def wait_exit(pid: int, timeout: float) -> bool:
+    """Wait for a process that is not our child to end; True if it did within ``timeout``."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(timeout * 1000))
+    finally:
+        os.close(fd)
+
+
+def kill(pid: int, timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL; return once the process is gone."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        if wait_exit(pid, timeout):
+            return
+    raise QemuError(f"QEMU process {pid} did not end after SIGKILL")
+
+
+def clean_runtime_files(paths: RuntimePaths) -> None:
+    for path in (paths.pidfile, paths.qmp, paths.qmp_job, paths.qga):
+        path.unlink(missing_ok=True)

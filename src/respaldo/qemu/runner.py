@@ -1,0 +1,29 @@
+"""Running external programs: list argv, no shell, stderr kept in the raised error."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from respaldo.errors import CommandError
+
+
+def binary(name: str) -> str:
+    """The path of an external program; ``RESPALDO_<NAME>`` (e.g. RESPALDO_QEMU_IMG) overrides."""
+    return os.environ.get("RESPALDO_" + name.upper().replace("-", "_"), name)
+
+
+def run(argv: list[str], timeout: float | None = 300) -> str:
+    """Run a program to completion and return its stdout; raise CommandError on failure."""
+    try:
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except FileNotFoundError as err:
+        raise CommandError(argv, 127, f"program not found: {argv[0]}") from err
+    except subprocess.TimeoutExpired as err:
+        raise CommandError(argv, -1, f"timed out after {timeout} seconds") from err
+    if proc.returncode != 0:
+        raise CommandError(argv, proc.returncode, proc.stderr)
+    return proc.stdout

@@ -1,0 +1,58 @@
+"""The storage interface that every backend implements (``dir`` now, an object store later).
+
+Everything above it speaks volume names, never paths to files it has not been given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+CONTENT_TYPES = ("images", "rootdir", "iso", "vztmpl", "backup", "snippets")
+
+
+@dataclass(frozen=True)
+class StorageStatus:
+    storage: str
+    type: str
+    active: bool
+    total: int
+    used: int
+    available: int
+    content: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    volid: str
+    format: str
+    content: str
+    size: int
+    vmid: int | None
+    used: int = 0
+
+
+class Storage(Protocol):
+    id: str
+    type: str
+    content: tuple[str, ...]
+
+    def status(self) -> StorageStatus: ...
+
+    def alloc_image(self, vmid: int, fmt: str, size: int, name: str | None = None) -> str:
+        """Create a new disk image; return its volume name."""
+        ...
+
+    def free_image(self, volname: str) -> None: ...
+
+    def resize_image(self, volname: str, size: int) -> None: ...
+
+    def volume_path(self, volname: str) -> Path:
+        """The file that holds the volume (a disk image, an ISO, a backup)."""
+        ...
+
+    def image_format(self, volname: str) -> str: ...
+
+    def list_volumes(self, vmid: int | None = None, content: str | None = None) -> list[VolumeInfo]:
+        ...

@@ -1,0 +1,97 @@
+"""The node's storages, as configured in ``storage.cfg``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from respaldo.config.keyvalue import atomic_write_text
+from respaldo.config.sectionconfig import Section, format_sections, parse_sections
+from respaldo.errors import ConfigError, ConflictError, InputError, NoSuchStorage
+from respaldo.locks import file_lock
+from respaldo.node import Node
+from respaldo.storage.base import CONTENT_TYPES
+from respaldo.storage.dirstorage import DirStorage
+from respaldo.storage.volid import check_storage_id
+
+DEFAULT_CONTENT = "iso,vztmpl,backup,images"
+
+
+def default_sections(node: Node) -> list[Section]:
+    return [Section("dir", "local", {"path": str(node.default_storage_path),
+                                     "content": DEFAULT_CONTENT})]
+
+
+def parse_content(text: str, what: str = "content") -> tuple[str, ...]:
+    items = tuple(part for part in text.split(",") if part)
+    for item in items:
+        if item not in CONTENT_TYPES:
+            raise InputError(what, text, f"'{item}' is not one of {', '.join(CONTENT_TYPES)}")
+    return items
+
+
+class StorageRegistry:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    def _load(self) -> list[Section]:
+        path = self.node.storage_cfg
+        if not path.exists():
+            return default_sections(self.node)
+        return parse_sections(path.read_text(encoding="utf-8"), path)
+
+    @contextmanager
+    def _editing(self) -> Iterator[list[Section]]:
+        with file_lock(self.node.lock_dir / "storage.cfg.lock", "storage.cfg"):
+            sections = self._load()
+            yield sections
+            atomic_write_text(self.node.storage_cfg, format_sections(sections))
+
+    def sections(self) -> list[Section]:
+        return self._load()
+
+    def ids(self) -> list[str]:
+        return [s.id for s in self._load()]
+
+    def get(self, storage_id: str) -> DirStorage:
+        for section in self._load():
+            if section.id == storage_id:
+                return self._plugin(section)
+        raise NoSuchStorage(storage_id, self.ids())
+
+    def all(self) -> list[DirStorage]:
+        return [self._plugin(s) for s in self._load() if s.type == "dir"]
+
+    def _plugin(self, section: Section) -> DirStorage:
+        where = f"{self.node.storage_cfg}, storage '{section.id}'"
+        if section.type != "dir":
+            raise ConfigError(self.node.storage_cfg, 0,
+                              f"storage '{section.id}': type '{section.type}' is not supported "
+                              "(supported: dir)")
+        if "path" not in section.properties:
+            raise ConfigError(self.node.storage_cfg, 0, f"storage '{section.id}' has no path")
+        content = parse_content(section.properties.get("content", DEFAULT_CONTENT), where)
+        return DirStorage(section.id, Path(section.properties["path"]), content)
+
+    def add_dir(self, storage_id: str, path: str, content: str | None = None,
+                options: dict[str, str] | None = None) -> DirStorage:
+        check_storage_id(storage_id)
+        if not Path(path).is_absolute():
+            raise InputError("path", path, "must be an absolute path")
+        props = {"path": path, "content": ",".join(parse_content(content or DEFAULT_CONTENT))}
+        props.update(options or {})
+        with self._editing() as sections:
+            if any(s.id == storage_id for s in sections):
+                raise ConflictError(f"storage ID '{storage_id}' already defined")
+            section = Section("dir", storage_id, props)
+            plugin = self._plugin(section)
+            plugin.activate()
+            sections.append(section)
+        return plugin
+
+    def remove(self, storage_id: str) -> None:
+        with self._editing() as sections:
+            if not any(s.id == storage_id for s in sections):
+                raise NoSuchStorage(storage_id, [s.id for s in sections])
+            sections[:] = [s for s in sections if s.id != storage_id]

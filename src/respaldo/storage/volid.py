@@ -1,0 +1,50 @@
+"""Volume ids: ``<storage>:<volname>``, e.g. ``local:100/vm-100-disk-0.qcow2``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from respaldo.errors import InputError
+
+STORAGE_ID = re.compile(r"^[a-z][a-z0-9._-]*[a-z0-9]$")
+IMAGE_NAME = re.compile(r"^(?:vm|base)-(\d+)-[a-zA-Z0-9_.-]+\.(qcow2|raw)$")
+VMID_MIN = 100
+VMID_MAX = 999_999_999
+
+
+@dataclass(frozen=True)
+class VolumeId:
+    storage: str
+    volname: str
+
+    def __str__(self) -> str:
+        return f"{self.storage}:{self.volname}"
+
+
+def parse_volid(text: str, what: str = "volume") -> VolumeId:
+    storage, sep, volname = text.partition(":")
+    if not sep or not volname:
+        raise InputError(what, text, "expected '<storage>:<volume name>'")
+    check_storage_id(storage)
+    return VolumeId(storage, volname)
+
+
+def check_storage_id(storage: str) -> str:
+    if not STORAGE_ID.match(storage):
+        raise InputError(
+            "storage", storage,
+            "a storage id starts with a letter and holds lowercase letters, digits, '-', '_', '.'",
+        )
+    return storage
+
+
+def check_vmid(vmid: int | str) -> int:
+    """Proxmox's VMID range: 100..999999999."""
+    try:
+        value = int(vmid)
+    except (TypeError, ValueError) as err:
+        raise InputError("vmid", vmid, "not a whole number") from err
+    if not VMID_MIN <= value <= VMID_MAX:
+        raise InputError("vmid", vmid, f"must be between {VMID_MIN} and {VMID_MAX}")
+    return value
