@@ -18,7 +18,8 @@ Handler = Callable[[argparse.Namespace, Node], None]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="respaldo", description="Back up and restore QEMU/KVM VMs, the Proxmox VE way.")
+        prog="respaldo", description="Back up and restore QEMU/KVM VMs, the Proxmox VE way."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     qm.register(sub)
     pvesm.register(sub)

@@ -14,15 +14,21 @@ def print_json(data: Any, pretty: bool, out: TextIO = sys.stdout) -> None:
     out.write(json.dumps(data, indent=2 if pretty else None, sort_keys=True) + "\n")
 
 
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]],
-                right: Sequence[bool] | None = None, out: TextIO = sys.stdout) -> None:
+def print_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    right: Sequence[bool] | None = None,
+    out: TextIO = sys.stdout,
+) -> None:
     """Columns as wide as their widest cell; numbers right-aligned where ``right`` says."""
     cells = [[str(c) for c in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     align = right or [False] * len(headers)
 
     def line(values: Sequence[str]) -> str:
-        parts = [v.rjust(w) if a else v.ljust(w) for v, w, a in zip(values, widths, align, strict=True)]
+        parts = [
+            v.rjust(w) if a else v.ljust(w) for v, w, a in zip(values, widths, align, strict=True)
+        ]
         return " ".join(parts).rstrip()
 
     out.write(line(list(headers)) + "\n")

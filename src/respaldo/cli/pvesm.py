@@ -18,20 +18,41 @@ def cmd_status(args: argparse.Namespace, node: Node) -> None:
     rows = []
     for s in statuses:
         share = 100 * s.used / s.total if s.total else 0.0
-        rows.append([s.storage, s.type, "active" if s.active else "inactive", s.total // KIB,
-                     s.used // KIB, s.available // KIB, f"{share:.2f}%"])
-    emit(args.output_format, [asdict(s) for s in statuses], lambda: print_table(
-        ["Name", "Type", "Status", "Total", "Used", "Available", "%"], rows,
-        right=[False, False, False, True, True, True, True]))
+        rows.append(
+            [
+                s.storage,
+                s.type,
+                "active" if s.active else "inactive",
+                s.total // KIB,
+                s.used // KIB,
+                s.available // KIB,
+                f"{share:.2f}%",
+            ]
+        )
+    emit(
+        args.output_format,
+        [asdict(s) for s in statuses],
+        lambda: print_table(
+            ["Name", "Type", "Status", "Total", "Used", "Available", "%"],
+            rows,
+            right=[False, False, False, True, True, True, True],
+        ),
+    )
 
 
 def cmd_list(args: argparse.Namespace, node: Node) -> None:
     vmid = check_vmid(args.vmid) if args.vmid is not None else None
     volumes = StorageManager(node).list(args.storage, args.content, vmid)
     rows = [[v.volid, v.format, v.content, v.size, v.vmid or ""] for v in volumes]
-    emit(args.output_format, [asdict(v) for v in volumes], lambda: print_table(
-        ["Volid", "Format", "Type", "Size", "VMID"], rows,
-        right=[False, False, False, True, True]))
+    emit(
+        args.output_format,
+        [asdict(v) for v in volumes],
+        lambda: print_table(
+            ["Volid", "Format", "Type", "Size", "VMID"],
+            rows,
+            right=[False, False, False, True, True],
+        ),
+    )
 
 
 def cmd_add(args: argparse.Namespace, node: Node) -> None:
@@ -43,8 +64,9 @@ def cmd_remove(args: argparse.Namespace, node: Node) -> None:
 
 
 def cmd_alloc(args: argparse.Namespace, node: Node) -> None:
-    volid = StorageManager(node).alloc(args.storage, check_vmid(args.vmid), args.filename,
-                                       args.size, args.format)
+    volid = StorageManager(node).alloc(
+        args.storage, check_vmid(args.vmid), args.filename, args.size, args.format
+    )
     print(f"successfully created '{volid}'")
 
 

@@ -25,8 +25,10 @@ def cmd_create(args: argparse.Namespace, node: Node) -> None:
 
 
 def cmd_set(args: argparse.Namespace, node: Node) -> None:
-    delete = [k for k in (args.delete or "").split(",") if k]
-    VmManager(node).set(check_vmid(args.vmid), parse_pairs(args.options), delete, args.skiplock)
+    options = parse_pairs(args.options)
+    delete = [k for k in options.pop("delete", "").split(",") if k]
+    skiplock = options.pop("skiplock", "0") == "1"
+    VmManager(node).set(check_vmid(args.vmid), options, delete, skiplock)
 
 
 def cmd_config(args: argparse.Namespace, node: Node) -> None:
@@ -44,11 +46,19 @@ def cmd_config(args: argparse.Namespace, node: Node) -> None:
 
 def cmd_list(args: argparse.Namespace, node: Node) -> None:
     infos = VmManager(node).list()
-    rows = [[i.vmid, i.name, i.status.value, i.memory_mib, f"{i.maxdisk / (1 << 30):.2f}",
-             i.pid or 0] for i in infos]
-    emit(args.output_format, [_status_json(i) for i in infos], lambda: print_table(
-        ["VMID", "NAME", "STATUS", "MEM(MB)", "BOOTDISK(GB)", "PID"], rows,
-        right=[True, False, False, True, True, True]))
+    rows = [
+        [i.vmid, i.name, i.status.value, i.memory_mib, f"{i.maxdisk / (1 << 30):.2f}", i.pid or 0]
+        for i in infos
+    ]
+    emit(
+        args.output_format,
+        [_status_json(i) for i in infos],
+        lambda: print_table(
+            ["VMID", "NAME", "STATUS", "MEM(MB)", "BOOTDISK(GB)", "PID"],
+            rows,
+            right=[True, False, False, True, True, True],
+        ),
+    )
 
 
 def cmd_status(args: argparse.Namespace, node: Node) -> None:
@@ -72,8 +82,12 @@ def cmd_stop(args: argparse.Namespace, node: Node) -> None:
 
 
 def cmd_shutdown(args: argparse.Namespace, node: Node) -> None:
-    clean = VmManager(node).shutdown(check_vmid(args.vmid), timeout=args.timeout,
-                                     force_stop=bool(args.forceStop), skiplock=args.skiplock)
+    clean = VmManager(node).shutdown(
+        check_vmid(args.vmid),
+        timeout=args.timeout,
+        force_stop=bool(args.forceStop),
+        skiplock=args.skiplock,
+    )
     if not clean:
         print(f"VM {args.vmid} did not shut down within {args.timeout} seconds: stopped hard")
 
@@ -102,30 +116,50 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     qm = sub.add_parser("qm", help="manage virtual machines")
     verbs = qm.add_subparsers(dest="verb", required=True, metavar="COMMAND")
 
-    def verb(name: str, func: object, help_text: str, vmid: bool = True,
-             skiplock: bool = True, output: bool = False) -> argparse.ArgumentParser:
+    def verb(
+        name: str,
+        func: object,
+        help_text: str,
+        vmid: bool = True,
+        skiplock: bool = True,
+        output: bool = False,
+    ) -> argparse.ArgumentParser:
         p = verbs.add_parser(name, help=help_text)
         if vmid:
             p.add_argument("vmid", help="the VM id (100..999999999)")
         if skiplock:
-            p.add_argument("--skiplock", type=int, choices=(0, 1), default=0,
-                           help="ignore a config lock (root only in Proxmox)")
+            p.add_argument(
+                "--skiplock",
+                type=int,
+                choices=(0, 1),
+                default=0,
+                help="ignore a config lock (root only in Proxmox)",
+            )
         if output:
             p.add_argument("--output-format", choices=FORMATS, default="text")
         p.set_defaults(func=func)
         return p
 
-    for name, func, text in (("create", cmd_create, "create a VM"),
-                             ("set", cmd_set, "change VM options")):
-        p = verbs.add_parser(name, help=text, description=(
-            f"{text}; options as in Proxmox: --name, --memory, --cores, --sockets, --agent, "
-            "--args, --smbios1, --vmgenid, --boot, --cdrom, --netN virtio[,bridge=vmbr0], "
-            "--scsiN|--virtioN|--sataN|--ideN <storage>:<GiB> or a volume id"))
+    for name, func, text in (
+        ("create", cmd_create, "create a VM"),
+        ("set", cmd_set, "change VM options"),
+    ):
+        p = verbs.add_parser(
+            name,
+            help=text,
+            description=(
+                f"{text}; options as in Proxmox: --name, --memory, --cores, --sockets, --agent, "
+                "--args, --smbios1, --vmgenid, --boot, --cdrom, --netN virtio[,bridge=vmbr0], "
+                "--scsiN|--virtioN|--sataN|--ideN <storage>:<GiB> or a volume id"
+            ),
+        )
         p.add_argument("vmid")
-        if name == "set":
-            p.add_argument("--delete", help="comma-separated options to remove")
-            p.add_argument("--skiplock", type=int, choices=(0, 1), default=0)
-        p.add_argument("options", nargs=argparse.REMAINDER)
+        p.add_argument(
+            "options",
+            nargs=argparse.REMAINDER,
+            help="--<option> <value> pairs"
+            + ("; --delete a,b removes options; --skiplock 1" if name == "set" else ""),
+        )
         p.set_defaults(func=func)
 
     verb("config", cmd_config, "show the VM configuration", skiplock=False, output=True)
@@ -137,8 +171,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for QEMU to end")
     p = verb("shutdown", cmd_shutdown, "shut a VM down through ACPI")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait (default 60)")
-    p.add_argument("--forceStop", type=int, choices=(0, 1), default=1,
-                   help="stop hard when the guest has not shut down in time (default 1)")
+    p.add_argument(
+        "--forceStop",
+        type=int,
+        choices=(0, 1),
+        default=1,
+        help="stop hard when the guest has not shut down in time (default 1)",
+    )
     verb("suspend", cmd_suspend, "pause a VM's CPUs")
     verb("resume", cmd_resume, "resume a paused VM")
     verb("destroy", cmd_destroy, "destroy a stopped VM and free its disks")

@@ -33,7 +33,7 @@ def parse_propstring(text: str, default_key: str | None, what: str) -> dict[str,
 
 
 def format_propstring(props: dict[str, str], default_key: str | None) -> str:
-    parts = []
+    parts: list[str] = []
     for key, value in props.items():
         parts.append(value if key == default_key and not parts else f"{key}={value}")
     return ",".join(parts)

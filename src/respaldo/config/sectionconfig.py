@@ -56,7 +56,9 @@ def parse_sections(text: str, path: Path | str = "<string>") -> list[Section]:
             continue
         prop = _PROPERTY.match(raw)
         if prop is None:
-            raise ConfigError(path, lineno, f"expected '<type>: <id>' or an indented property, got {raw!r}")
+            raise ConfigError(
+                path, lineno, f"expected '<type>: <id>' or an indented property, got {raw!r}"
+            )
         if current is None:
             raise ConfigError(path, lineno, f"property outside of a section: {raw.strip()!r}")
         key, value = prop.group(1), prop.group(2) or ""

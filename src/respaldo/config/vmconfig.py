@@ -37,7 +37,9 @@ class Drive:
         props = parse_propstring(value, "file", key)
         volume = props.pop("file", None)
         if not volume:
-            raise InputError(key, value, "a drive needs a volume (e.g. 'local:100/vm-100-disk-0.qcow2')")
+            raise InputError(
+                key, value, "a drive needs a volume (e.g. 'local:100/vm-100-disk-0.qcow2')"
+            )
         return cls(key, volume, props)
 
     def format(self) -> str:

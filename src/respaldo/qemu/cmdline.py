@@ -14,8 +14,12 @@ from pathlib import Path
 
 from respaldo.config.vmconfig import Drive, NetDevice, VmConfig
 
-NET_DEVICE_MODELS = {"virtio": "virtio-net-pci", "e1000": "e1000", "rtl8139": "rtl8139",
-                     "vmxnet3": "vmxnet3"}
+NET_DEVICE_MODELS = {
+    "virtio": "virtio-net-pci",
+    "e1000": "e1000",
+    "rtl8139": "rtl8139",
+    "vmxnet3": "vmxnet3",
+}
 
 
 @dataclass(frozen=True)
@@ -45,10 +49,20 @@ def file_node(key: str) -> str:
 def _blockdev(rd: ResolvedDrive) -> list[str]:
     assert rd.path is not None
     read_only = rd.drive.is_cdrom
-    proto = {"driver": "file", "filename": str(rd.path), "node-name": file_node(rd.drive.key),
-             "read-only": read_only, "discard": "unmap"}
-    fmt = {"driver": rd.format, "node-name": format_node(rd.drive.key),
-           "file": file_node(rd.drive.key), "read-only": read_only, "discard": "unmap"}
+    proto = {
+        "driver": "file",
+        "filename": str(rd.path),
+        "node-name": file_node(rd.drive.key),
+        "read-only": read_only,
+        "discard": "unmap",
+    }
+    fmt = {
+        "driver": rd.format,
+        "node-name": format_node(rd.drive.key),
+        "file": file_node(rd.drive.key),
+        "read-only": read_only,
+        "discard": "unmap",
+    }
     return ["-blockdev", json.dumps(proto), "-blockdev", json.dumps(fmt)]
 
 
@@ -80,19 +94,43 @@ def _net(net: NetDevice, bootindex: int | None) -> list[str]:
     return ["-netdev", f"user,id={net.key}", "-device", device]
 
 
-def build_argv(qemu: str, config: VmConfig, drives: list[ResolvedDrive], paths: RuntimePaths,
-               kvm: bool, paused: bool = False) -> list[str]:
+def build_argv(
+    qemu: str,
+    config: VmConfig,
+    drives: list[ResolvedDrive],
+    paths: RuntimePaths,
+    kvm: bool,
+    paused: bool = False,
+) -> list[str]:
     boot = {key: n for n, key in enumerate(config.boot_order(), start=100)}
     argv = [
-        qemu, "-name", f"{config.name},debug-threads=on", "-nodefaults", "-daemonize",
-        "-pidfile", str(paths.pidfile),
-        "-qmp", f"unix:{paths.qmp},server=on,wait=off",
-        "-qmp", f"unix:{paths.qmp_job},server=on,wait=off",
-        "-machine", "pc", "-accel", "kvm" if kvm else "tcg",
-        "-m", str(config.memory),
-        "-smp", f"{config.cores * config.sockets},sockets={config.sockets},cores={config.cores}",
-        "-display", "none", "-vga", "std",
-        "-chardev", f"file,id=serial0,path={paths.serial_log}", "-serial", "chardev:serial0",
+        qemu,
+        "-name",
+        f"{config.name},debug-threads=on",
+        "-nodefaults",
+        "-daemonize",
+        "-pidfile",
+        str(paths.pidfile),
+        "-qmp",
+        f"unix:{paths.qmp},server=on,wait=off",
+        "-qmp",
+        f"unix:{paths.qmp_job},server=on,wait=off",
+        "-machine",
+        "pc",
+        "-accel",
+        "kvm" if kvm else "tcg",
+        "-m",
+        str(config.memory),
+        "-smp",
+        f"{config.cores * config.sockets},sockets={config.sockets},cores={config.cores}",
+        "-display",
+        "none",
+        "-vga",
+        "std",
+        "-chardev",
+        f"file,id=serial0,path={paths.serial_log}",
+        "-serial",
+        "chardev:serial0",
     ]
     if paused:
         argv.append("-S")
@@ -109,9 +147,12 @@ def build_argv(qemu: str, config: VmConfig, drives: list[ResolvedDrive], paths: 
     argv += _identity(config)
     if config.get("agent", "0").split(",")[0] in ("1", "enabled=1"):  # type: ignore[union-attr]
         argv += [
-            "-chardev", f"socket,path={paths.qga},server=on,wait=off,id=qga0",
-            "-device", "virtio-serial,id=qga0-serial",
-            "-device", "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0",
+            "-chardev",
+            f"socket,path={paths.qga},server=on,wait=off,id=qga0",
+            "-device",
+            "virtio-serial,id=qga0-serial",
+            "-device",
+            "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0",
         ]
     extra = config.get("args")
     if extra:

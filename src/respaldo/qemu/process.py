@@ -23,13 +23,18 @@ MAX_SOCKET_PATH = 107
 def runtime_paths(node: Node, vmid: int) -> RuntimePaths:
     base = node.qemu_run_dir
     paths = RuntimePaths(
-        pidfile=base / f"{vmid}.pid", qmp=base / f"{vmid}.qmp", qmp_job=base / f"{vmid}.qmp-job",
-        qga=base / f"{vmid}.qga", serial_log=node.log_dir / "qemu" / f"{vmid}.serial.log",
+        pidfile=base / f"{vmid}.pid",
+        qmp=base / f"{vmid}.qmp",
+        qmp_job=base / f"{vmid}.qmp-job",
+        qga=base / f"{vmid}.qga",
+        serial_log=node.log_dir / "qemu" / f"{vmid}.serial.log",
     )
     for sock in (paths.qmp, paths.qmp_job, paths.qga):
         if len(os.fsencode(sock)) > MAX_SOCKET_PATH:
-            raise QemuError(f"socket path {sock} is longer than {MAX_SOCKET_PATH} bytes; "
-                            "choose a shorter RESPALDO_HOME")
+            raise QemuError(
+                f"socket path {sock} is longer than {MAX_SOCKET_PATH} bytes; "
+                "choose a shorter RESPALDO_HOME"
+            )
     return paths
 
 

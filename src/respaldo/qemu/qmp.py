@@ -38,22 +38,28 @@ class Qmp:
             raise QmpError(f"cannot connect to QMP socket {self.socket_path}: {err}") from err
         except TimeoutError as err:
             self.close()
-            raise QmpError(f"QMP socket {self.socket_path}: no greeting within "
-                           f"{self.timeout:g} seconds (is another client connected?)") from err
+            raise QmpError(
+                f"QMP socket {self.socket_path}: no greeting within "
+                f"{self.timeout:g} seconds (is another client connected?)"
+            ) from err
         return self
 
-    def execute(self, command: str, arguments: dict[str, Any] | None = None,
-                timeout: float | None = None) -> Any:
+    def execute(
+        self, command: str, arguments: dict[str, Any] | None = None, timeout: float | None = None
+    ) -> Any:
         try:
-            return self._run(self._client.execute(command, arguments),
-                             timeout if timeout is not None else self.timeout)
+            return self._run(
+                self._client.execute(command, arguments),
+                timeout if timeout is not None else self.timeout,
+            )
         except ExecuteError as err:
             raise QmpError(f"QMP command '{command}' failed: {err.error.error.desc}") from err
         except (QMPError, OSError, EOFError) as err:
             raise QmpError(f"QMP command '{command}': connection lost: {err}") from err
         except TimeoutError as err:
-            raise QmpError(f"QMP command '{command}': no answer within "
-                           f"{timeout or self.timeout:g} seconds") from err
+            raise QmpError(
+                f"QMP command '{command}': no answer within {timeout or self.timeout:g} seconds"
+            ) from err
 
     def hmp(self, command_line: str) -> str:
         """Run a human monitor command; its errors come back as text, as HMP gives them."""
@@ -92,5 +98,6 @@ class EventWaiter:
         try:
             return self._qmp._run(self._listener.get(), timeout)
         except TimeoutError as err:
-            raise QmpError(f"no QMP event {self._listener.names} within {timeout:g} seconds") \
-                from err
+            raise QmpError(
+                f"no QMP event {self._listener.names} within {timeout:g} seconds"
+            ) from err

@@ -17,7 +17,11 @@ def run(argv: list[str], timeout: float | None = 300) -> str:
     """Run a program to completion and return its stdout; raise CommandError on failure."""
     try:
         proc = subprocess.run(
-            argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
             check=False,
         )
     except FileNotFoundError as err:

@@ -86,7 +86,15 @@ class DiskManager:
             return path, "qcow2" if path.suffix == ".qcow2" else "raw"
         volid = parse_volid(volume, what)
         storage = self.storages.get(volid.storage)
-        path = storage.volume_path(volid.volname)
+        try:
+            path = storage.volume_path(volid.volname)
+        except InputError as err:
+            raise InputError(
+                what,
+                volume,
+                "expected '<storage>:<size in GiB>' for a new disk, "
+                "or a volume id such as 'local:100/vm-100-disk-0.qcow2'",
+            ) from err
         if not path.exists():
             raise NoSuchVolume(volume)
         return path, storage.image_format(volid.volname)

@@ -23,8 +23,9 @@ class StorageManager:
         plugins = [self.registry.get(storage)] if storage else self.registry.all()
         return [plugin.status() for plugin in plugins]
 
-    def list(self, storage: str, content: str | None = None,
-             vmid: int | None = None) -> list[VolumeInfo]:
+    def list(
+        self, storage: str, content: str | None = None, vmid: int | None = None
+    ) -> list[VolumeInfo]:
         return self.registry.get(storage).list_volumes(vmid=vmid, content=content)
 
     def add_dir(self, storage: str, path: str, content: str | None = None) -> None:
@@ -37,8 +38,9 @@ class StorageManager:
                     raise ConflictError(f"storage '{storage}' is used by VM {vmid} ({drive.key})")
         self.registry.remove(storage)
 
-    def alloc(self, storage: str, vmid: int, filename: str, size: str,
-              fmt: str | None = None) -> str:
+    def alloc(
+        self, storage: str, vmid: int, filename: str, size: str, fmt: str | None = None
+    ) -> str:
         """``pvesm alloc``: size in KiB unless it has a unit (K, M, G, T)."""
         check_vmid(vmid)
         size_bytes = parse_size(size, "size", default_unit="K")

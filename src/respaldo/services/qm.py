@@ -19,7 +19,15 @@ from respaldo.config.propstring import (
     parse_propstring,
     parse_size,
 )
-from respaldo.config.vmconfig import DRIVE_KEY, NET_KEY, UNUSED_KEY, Drive, NetDevice, VmConfig, is_drive_key
+from respaldo.config.vmconfig import (
+    DRIVE_KEY,
+    NET_KEY,
+    UNUSED_KEY,
+    Drive,
+    NetDevice,
+    VmConfig,
+    is_drive_key,
+)
 from respaldo.errors import InputError, QemuError, QmpError, VMStateError
 from respaldo.node import Accelerator, Node, kvm_usable
 from respaldo.qemu import process
@@ -108,7 +116,8 @@ class VmManager:
     def _normalise(self, options: Mapping[str, str]) -> dict[str, str]:
         """Check every key and value before anything on disk changes."""
         result: dict[str, str] = {}
-        for key, value in options.items():
+        for given_key, given_value in options.items():
+            key, value = given_key, given_value
             if key == "cdrom":
                 key, value = "ide2", f"{value},media=cdrom"
             if key in SIMPLE_KEYS:
@@ -123,7 +132,9 @@ class VmManager:
             elif UNUSED_KEY.match(key):
                 raise InputError(key, value, "unusedN entries are managed by respaldo")
             else:
-                valid = ", ".join(sorted(SIMPLE_KEYS)) + ", cdrom, scsiN, virtioN, sataN, ideN, netN"
+                valid = ", ".join(
+                    [*sorted(SIMPLE_KEYS), "cdrom", "scsiN", "virtioN", "sataN", "ideN", "netN"]
+                )
                 raise InputError("option", key, f"unknown option (valid: {valid})")
             result[key] = value
         return result
@@ -160,8 +171,11 @@ class VmManager:
                 normalised.setdefault(key, value)
             if normalised.get("vmgenid") == "1":
                 normalised["vmgenid"] = str(uuid.uuid4())
-            if any(DRIVE_KEY.match(k).group(1) == "scsi"  # type: ignore[union-attr]
-                   for k in normalised if is_drive_key(k)):
+            if any(
+                DRIVE_KEY.match(k).group(1) == "scsi"  # type: ignore[union-attr]
+                for k in normalised
+                if is_drive_key(k)
+            ):
                 normalised.setdefault("scsihw", "virtio-scsi-pci")
             self._apply(config, normalised)
         return config
@@ -169,8 +183,13 @@ class VmManager:
     def config(self, vmid: int) -> VmConfig:
         return self.store.load(vmid)
 
-    def set(self, vmid: int, options: Mapping[str, str], delete: list[str] | None = None,
-            skiplock: bool = False) -> VmConfig:
+    def set(
+        self,
+        vmid: int,
+        options: Mapping[str, str],
+        delete: list[str] | None = None,
+        skiplock: bool = False,
+    ) -> VmConfig:
         normalised = self._normalise(options)
         for key in delete or []:
             if key in normalised:
@@ -204,8 +223,10 @@ class VmManager:
             if not skiplock:
                 check_unlocked(config)
             if config.get("protection") == "1":
-                raise VMStateError(f"VM {vmid} is protected (protection: 1); "
-                                   f"unset it with 'qm set {vmid} --protection 0' first")
+                raise VMStateError(
+                    f"VM {vmid} is protected (protection: 1); "
+                    f"unset it with 'qm set {vmid} --protection 0' first"
+                )
             if self._pid(vmid) is not None:
                 raise VMStateError(f"VM {vmid} is running - destroy failed")
             volumes = [d.volume for d in config.disks()] + [v for _, v in config.unused_volumes()]
@@ -223,7 +244,9 @@ class VmManager:
             current = self.disks.size_of(drive.volume)
             new = current + parse_size(size[1:]) if size.startswith("+") else parse_size(size)
             if new < current:
-                raise InputError("size", size, f"shrinking disks is not supported (now {current} bytes)")
+                raise InputError(
+                    "size", size, f"shrinking disks is not supported (now {current} bytes)"
+                )
             if self._pid(vmid) is not None:
                 with self._qmp(vmid) as qmp:
                     qmp.execute("block_resize", {"node-name": f"drive-{disk}", "size": new})
@@ -268,8 +291,17 @@ class VmManager:
         maxdisk = 0
         for drive in config.disks():
             maxdisk += drive.size or 0
-        return VmStatusInfo(vmid, config.name, status, qmpstatus, pid, config.memory,
-                            config.cores * config.sockets, maxdisk, config.lock)
+        return VmStatusInfo(
+            vmid,
+            config.name,
+            status,
+            qmpstatus,
+            pid,
+            config.memory,
+            config.cores * config.sockets,
+            maxdisk,
+            config.lock,
+        )
 
     def list(self) -> list[VmStatusInfo]:
         return [self.status(vmid) for vmid in self.store.vmids()]
@@ -287,8 +319,14 @@ class VmManager:
             process.clean_runtime_files(paths)
             self.node.ensure_dirs()
             paths.serial_log.parent.mkdir(parents=True, exist_ok=True)
-            argv = build_argv(binary("qemu-system-x86_64"), config, drives, paths,
-                              kvm=self._use_kvm(config), paused=paused)
+            argv = build_argv(
+                binary("qemu-system-x86_64"),
+                config,
+                drives,
+                paths,
+                kvm=self._use_kvm(config),
+                paused=paused,
+            )
             run(argv, timeout=60)
             pid = process.running_pid(paths)
             if pid is None:
@@ -318,8 +356,9 @@ class VmManager:
             process.kill(pid)
         process.clean_runtime_files(paths)
 
-    def shutdown(self, vmid: int, timeout: float = 60.0, force_stop: bool = True,
-                 skiplock: bool = False) -> bool:
+    def shutdown(
+        self, vmid: int, timeout: float = 60.0, force_stop: bool = True, skiplock: bool = False
+    ) -> bool:
         """ACPI power button; after ``timeout`` seconds a hard stop (or an error).
 
         Returns True when the guest shut down by itself, False when it had to be stopped.
@@ -337,8 +376,10 @@ class VmManager:
                 process.clean_runtime_files(process.runtime_paths(self.node, vmid))
                 return True
             if not force_stop:
-                raise VMStateError(f"VM {vmid} did not shut down within {timeout:g} seconds "
-                                   "(use --forceStop 1 to stop it hard)")
+                raise VMStateError(
+                    f"VM {vmid} did not shut down within {timeout:g} seconds "
+                    "(use --forceStop 1 to stop it hard)"
+                )
             self._stop_process(vmid, timeout=10)
             return False
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -49,7 +50,8 @@ class DirStorage:
         match = IMAGE_NAME.match(filename)
         if not sep or not owner.isdigit() or not match or int(match.group(1)) != int(owner):
             raise InputError(
-                "volume", f"{self.id}:{volname}",
+                "volume",
+                f"{self.id}:{volname}",
                 "expected an image name '<vmid>/vm-<vmid>-disk-<n>.<qcow2|raw>'",
             )
         return int(owner), match.group(2)
@@ -105,10 +107,8 @@ class DirStorage:
             path.unlink()
         except FileNotFoundError as err:
             raise NoSuchVolume(f"{self.id}:{volname}") from err
-        try:
+        with contextlib.suppress(OSError):  # other disks of the VM are still there
             path.parent.rmdir()
-        except OSError:
-            pass  # other disks of the VM are still there
 
     def resize_image(self, volname: str, size: int) -> None:
         path = self.volume_path(volname)
@@ -140,11 +140,16 @@ class DirStorage:
                 if not match or int(match.group(1)) != int(folder.name):
                     continue
                 info = img.info(entry)
-                result.append(VolumeInfo(
-                    volid=f"{self.id}:{folder.name}/{entry.name}", format=match.group(2),
-                    content="images", size=info.virtual_size, vmid=int(folder.name),
-                    used=info.actual_size,
-                ))
+                result.append(
+                    VolumeInfo(
+                        volid=f"{self.id}:{folder.name}/{entry.name}",
+                        format=match.group(2),
+                        content="images",
+                        size=info.virtual_size,
+                        vmid=int(folder.name),
+                        used=info.actual_size,
+                    )
+                )
         return result
 
     def status(self) -> StorageStatus:
@@ -155,7 +160,11 @@ class DirStorage:
             raise StorageError(f"storage '{self.id}' at {self.path} is not usable: {err}") from err
         total = st.f_blocks * st.f_frsize
         return StorageStatus(
-            storage=self.id, type=self.type, active=True, total=total,
-            used=total - st.f_bfree * st.f_frsize, available=st.f_bavail * st.f_frsize,
+            storage=self.id,
+            type=self.type,
+            active=True,
+            total=total,
+            used=total - st.f_bfree * st.f_frsize,
+            available=st.f_bavail * st.f_frsize,
             content=self.content,
         )

@@ -19,8 +19,11 @@ DEFAULT_CONTENT = "iso,vztmpl,backup,images"
 
 
 def default_sections(node: Node) -> list[Section]:
-    return [Section("dir", "local", {"path": str(node.default_storage_path),
-                                     "content": DEFAULT_CONTENT})]
+    return [
+        Section(
+            "dir", "local", {"path": str(node.default_storage_path), "content": DEFAULT_CONTENT}
+        )
+    ]
 
 
 def parse_content(text: str, what: str = "content") -> tuple[str, ...]:
@@ -66,16 +69,23 @@ class StorageRegistry:
     def _plugin(self, section: Section) -> DirStorage:
         where = f"{self.node.storage_cfg}, storage '{section.id}'"
         if section.type != "dir":
-            raise ConfigError(self.node.storage_cfg, 0,
-                              f"storage '{section.id}': type '{section.type}' is not supported "
-                              "(supported: dir)")
+            raise ConfigError(
+                self.node.storage_cfg,
+                0,
+                f"storage '{section.id}': type '{section.type}' is not supported (supported: dir)",
+            )
         if "path" not in section.properties:
             raise ConfigError(self.node.storage_cfg, 0, f"storage '{section.id}' has no path")
         content = parse_content(section.properties.get("content", DEFAULT_CONTENT), where)
         return DirStorage(section.id, Path(section.properties["path"]), content)
 
-    def add_dir(self, storage_id: str, path: str, content: str | None = None,
-                options: dict[str, str] | None = None) -> DirStorage:
+    def add_dir(
+        self,
+        storage_id: str,
+        path: str,
+        content: str | None = None,
+        options: dict[str, str] | None = None,
+    ) -> DirStorage:
         check_storage_id(storage_id)
         if not Path(path).is_absolute():
             raise InputError("path", path, "must be an absolute path")

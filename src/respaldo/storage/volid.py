@@ -33,7 +33,8 @@ def parse_volid(text: str, what: str = "volume") -> VolumeId:
 def check_storage_id(storage: str) -> str:
     if not STORAGE_ID.match(storage):
         raise InputError(
-            "storage", storage,
+            "storage",
+            storage,
             "a storage id starts with a letter and holds lowercase letters, digits, '-', '_', '.'",
         )
     return storage

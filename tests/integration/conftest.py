@@ -1,0 +1,77 @@
+"""Integration tier: real qemu-system-x86_64 and qemu-img in a temporary node data dir.
+
+Every QEMU a test starts is found through the pid files of its data dir and killed at teardown,
+whether the test passed or not.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from respaldo.qemu import process
+
+pytestmark = pytest.mark.qemu
+
+
+@dataclass
+class Cli:
+    home: Path
+    env: dict[str, str]
+
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "respaldo.cli.main", *args],
+            env=self.env,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"respaldo {' '.join(args)} failed ({proc.returncode}): {proc.stderr}"
+            )
+        return proc
+
+    def fails(self, *args: str) -> str:
+        proc = self.run(*args, check=False)
+        assert proc.returncode != 0, f"respaldo {' '.join(args)} should have failed"
+        return proc.stderr
+
+
+def _kill_leftover_qemus(home: Path) -> None:
+    run_dir = home / "run" / "qemu"
+    for pidfile in run_dir.glob("*.pid") if run_dir.is_dir() else []:
+        try:
+            pid = int(pidfile.read_text())
+        except (OSError, ValueError):
+            continue
+        if (
+            f"{run_dir}".encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+            if Path(f"/proc/{pid}").exists()
+            else False
+        ):
+            process.kill(pid)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Iterator[Cli]:
+    if shutil.which("qemu-system-x86_64") is None:
+        pytest.fail("qemu-system-x86_64 is not installed: run scripts/setup first")
+    home = tmp_path / "n"
+    env = dict(os.environ, RESPALDO_HOME=str(home), RESPALDO_ACCEL="tcg", RESPALDO_NODE="testnode")
+    try:
+        yield Cli(home, env)
+    finally:
+        _kill_leftover_qemus(home)
