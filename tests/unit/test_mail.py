@@ -11,8 +11,7 @@ from datetime import datetime
 from email.message import EmailMessage
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import Envelope
 
 from respaldo.errors import InputError, RespaldoError
 from respaldo.notify import mail
@@ -31,80 +30,12 @@ from respaldo.notify.mail import (
     should_send,
 )
 from respaldo.services.jobresult import GuestResult, JobResult
+from tests.smtpserver import LOOPBACK, Collector, start_smtp_server
 
-LOOPBACK = "127.0.0.1"
 SENDER = "backup@pve1.example.com"
 RECIPIENTS = ["admin@example.com", "ops@example.org", "oncall+backup@example.net"]
 ARCHIVE = "vzdump-qemu-100-2024_05_20-18_11_48.vma.zst"
 EVIL_NAME = "db<script>alert('x')</script>"
-
-
-class Collector:
-    """aiosmtpd handler keeping every envelope; refuses recipients in ``refuse``."""
-
-    def __init__(self, refuse: tuple[str, ...] = ()) -> None:
-        self.envelopes: list[Envelope] = []
-        self.refuse = refuse
-
-    async def handle_MAIL(  # noqa: N802
-        self,
-        server: SMTP,
-        session: Session,
-        envelope: Envelope,
-        address: str,
-        mail_options: list[str],
-    ) -> str:
-        if address in self.refuse:
-            return "553 5.7.1 sender address rejected"
-        envelope.mail_from = address
-        envelope.mail_options.extend(mail_options)
-        return "250 OK"
-
-    async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook names)
-        self,
-        server: SMTP,
-        session: Session,
-        envelope: Envelope,
-        address: str,
-        rcpt_options: list[str],
-    ) -> str:
-        if address in self.refuse:
-            return "550 5.1.1 no such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(  # noqa: N802
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _start_controller(handler: Collector) -> Controller:
-    """A started controller on 127.0.0.1 with an ephemeral port (aiosmtpd cannot use port 0)."""
-    last: Exception | None = None
-    for _attempt in range(5):
-        controller = Controller(
-            handler,
-            hostname=LOOPBACK,
-            port=_free_port(),
-            server_hostname="smtp.test",
-            ready_timeout=10,
-        )
-        try:
-            controller.start()
-        except (OSError, RuntimeError) as err:  # the port was taken meanwhile: try another
-            last = err
-            continue
-        return controller
-    raise RuntimeError(f"could not start the test SMTP server: {last}")
 
 
 @pytest.fixture
@@ -114,7 +45,7 @@ def collector() -> Collector:
 
 @pytest.fixture
 def relay(collector: Collector) -> Iterator[SmtpRelay]:
-    controller = _start_controller(collector)
+    controller = start_smtp_server(collector)
     try:
         yield SmtpRelay(LOOPBACK, controller.port)
     finally:
