@@ -63,7 +63,9 @@ def test_sections_refused_in_flat_files() -> None:
 
 
 keys = st.from_regex(r"[a-z][a-z0-9_-]{0,12}", fullmatch=True)
-values = st.from_regex(r"[A-Za-z0-9=,:;/._ -]{0,30}[A-Za-z0-9=,:;/._-]", fullmatch=True)
+values = st.from_regex(
+    r"[A-Za-z0-9=,:;/._-]([A-Za-z0-9=,:;/._ -]{0,30}[A-Za-z0-9=,:;/._-])?", fullmatch=True
+)
 comments = st.from_regex(r"[^\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]{0,40}", fullmatch=True)
 sections = st.dictionaries(keys, values, max_size=8)
 

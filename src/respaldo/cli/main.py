@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from respaldo.cli import pvesm, qm
+from respaldo.cli import pvesm, qm, vzdump
 from respaldo.errors import RespaldoError
 from respaldo.node import Node
 
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     qm.register(sub)
     pvesm.register(sub)
+    vzdump.register(sub)
     return parser
 
 

@@ -93,10 +93,11 @@ class EventWaiter:
         self._qmp = qmp
         self._listener = listener
 
-    def wait(self, timeout: float) -> Message:
+    def wait(self, timeout: float) -> dict[str, Any]:
         """The next event listened for; QmpError when none comes within ``timeout`` seconds."""
         try:
-            return self._qmp._run(self._listener.get(), timeout)
+            message: Message = self._qmp._run(self._listener.get(), timeout)
+            return dict(message)
         except TimeoutError as err:
             raise QmpError(
                 f"no QMP event {self._listener.names} within {timeout:g} seconds"

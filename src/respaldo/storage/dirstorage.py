@@ -25,10 +25,17 @@ def _plain_name(volname: str, prefix: str) -> str:
 class DirStorage:
     type = "dir"
 
-    def __init__(self, storage_id: str, path: Path, content: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        storage_id: str,
+        path: Path,
+        content: tuple[str, ...],
+        prune_backups: str | None = None,
+    ) -> None:
         self.id = storage_id
         self.path = path
         self.content = content
+        self.prune_backups = prune_backups  # the storage's retention (``prune-backups``)
 
     # -- layout ---------------------------------------------------------------------------
 

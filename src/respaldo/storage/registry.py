@@ -77,7 +77,12 @@ class StorageRegistry:
         if "path" not in section.properties:
             raise ConfigError(self.node.storage_cfg, 0, f"storage '{section.id}' has no path")
         content = parse_content(section.properties.get("content", DEFAULT_CONTENT), where)
-        return DirStorage(section.id, Path(section.properties["path"]), content)
+        return DirStorage(
+            section.id,
+            Path(section.properties["path"]),
+            content,
+            section.properties.get("prune-backups"),
+        )
 
     def add_dir(
         self,

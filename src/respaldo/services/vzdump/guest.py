@@ -1,0 +1,321 @@
+"""Backing up one VM: the modes, the point-in-time view, the copy into one VMA archive."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from respaldo.archive import compress
+from respaldo.archive.vma import DeviceSink, VmaWriter
+from respaldo.config.vmconfig import Drive, VmConfig
+from respaldo.errors import QemuError, RespaldoError, TaskError, VMLocked
+from respaldo.locks import file_lock
+from respaldo.node import Node
+from respaldo.qemu import process
+from respaldo.qemu.agent import GuestAgent
+from respaldo.qemu.fleece import FleeceDisk, PointInTimeView
+from respaldo.qemu.nbdread import NbdReader
+from respaldo.qemu.qmp import Qmp
+from respaldo.services.qm import VmManager, VmStatus
+from respaldo.services.vzdump import recovery
+from respaldo.services.vzdump.archiveconfig import archive_config
+from respaldo.services.vzdump.hooks import HookRunner
+from respaldo.services.vzdump.options import BackupMode, VzdumpOptions
+from respaldo.services.vzdump.progress import Progress, Throttle, human
+from respaldo.services.vzdump.tasklog import BackupLog
+from respaldo.storage.backups import DirBackupStore, backup_filename
+
+AGENT_PING_TIMEOUT = 3.0
+FREEZE_TIMEOUT = 60.0
+
+
+@dataclass
+class GuestOutcome:
+    volid: str
+    filename: str
+    size: int
+    log_path: Path
+
+
+@dataclass
+class IncludedDisk:
+    drive: Drive
+    format: str
+    size: int
+
+
+class GuestBackup:
+    def __init__(
+        self,
+        node: Node,
+        vmid: int,
+        opts: VzdumpOptions,
+        store: DirBackupStore,
+        log: BackupLog,
+        hooks: HookRunner,
+    ) -> None:
+        self.node = node
+        self.vmid = vmid
+        self.opts = opts
+        self.store = store
+        self.log = log
+        self.hooks = hooks
+        self.vms = VmManager(node)
+        self.paths = process.runtime_paths(node, vmid)
+        self.state = recovery.BackupState(vmid)
+        self.mode = opts.mode
+
+    # -- state bookkeeping -------------------------------------------------------------------
+
+    def _record(self, **changes: object) -> None:
+        for key, value in changes.items():
+            setattr(self.state, key, value)
+        recovery.save(self.node, self.state)
+
+    # -- the run -------------------------------------------------------------------------------
+
+    def run(self, started: datetime) -> GuestOutcome:
+        lock_path = self.node.lock_dir / f"vzdump-{self.vmid}.lock"
+        with file_lock(lock_path, f"backup of VM {self.vmid}", self.opts.lockwait * 60.0):
+            self._recover_stale()
+            try:
+                return self._run_locked(started)
+            finally:
+                notes: list[str] = []
+                recovery.undo(self.node, self.state, notes)
+                for note in notes:
+                    self.log.info(note)
+
+    def _recover_stale(self) -> None:
+        stale = recovery.stale(self.node, self.vmid)
+        if stale is None:
+            return
+        notes: list[str] = []
+        recovery.undo(self.node, stale, notes)
+        self.log.warn(f"cleaned up after an interrupted backup of VM {self.vmid}")
+        for note in notes:
+            self.log.info(note)
+
+    def _run_locked(self, started: datetime) -> GuestOutcome:
+        config = self._lock_config()
+        status = self.vms.status(self.vmid)
+        self.log.info(f"status = {status.status.value}")
+        self.log.info(f"VM Name: {config.name}")
+        disks = self._select_disks(config)
+        if status.status is VmStatus.STOPPED and self.mode is not BackupMode.STOP:
+            self.log.info(f"VM is not running: backup mode '{self.mode.value}' becomes 'stop'")
+            self.mode = BackupMode.STOP
+        self.log.info(f"backup mode: {self.mode.value}")
+        self.hooks("backup-start", self.mode.value, self.vmid)
+
+        filename = backup_filename(self.vmid, started, self.opts.compress.extension)
+        pending = self.store.begin(filename)
+        self._record(dat=str(pending.path))
+        self.log.info(f"creating vzdump archive '{self.store.path(filename)}'")
+        try:
+            self._prepare_view(status.status, disks)
+            self._copy(config, disks, pending.file)
+            volid = pending.commit()
+        except BaseException:
+            pending.abort()
+            raise
+        self._record(dat=None)
+        size = self.store.path(filename).stat().st_size
+        self.log.info(f"archive file size: {human(size)}")
+        return GuestOutcome(volid, filename, size, self.store.log_path(filename))
+
+    def _lock_config(self) -> VmConfig:
+        with self.vms.store.locked(self.vmid):
+            config = self.vms.store.load(self.vmid)
+            if config.lock:
+                raise VMLocked(self.vmid, config.lock)
+            config.set("lock", "backup")
+            self.vms.store.save(config)
+            self._record(locked=True)
+        return config
+
+    def _select_disks(self, config: VmConfig) -> list[IncludedDisk]:
+        included = []
+        for drive in config.drives():
+            if drive.is_cdrom:
+                self.log.info(f"exclude disk '{drive.key}' '{drive.volume}' (CD-ROM)")
+                continue
+            if not drive.backup:
+                self.log.info(f"exclude disk '{drive.key}' '{drive.volume}' (backup=0)")
+                continue
+            _, fmt = self.vms.disks.volume_path(drive.volume, drive.key)
+            size = self.vms.disks.size_of(drive.volume) if ":" in drive.volume else 0
+            self.log.info(f"include disk '{drive.key}' '{drive.volume}' {human(size)}")
+            included.append(IncludedDisk(drive, fmt, size))
+        if not included:
+            raise TaskError(f"VM {self.vmid} has no disk to back up")
+        return included
+
+    # -- the point-in-time view per mode ---------------------------------------------------
+
+    def _prepare_view(self, status: VmStatus, disks: list[IncludedDisk]) -> None:
+        if self.mode is BackupMode.STOP:
+            self._stop_mode(status, disks)
+        elif self.mode is BackupMode.SUSPEND:
+            self._suspend_mode(status, disks)
+        else:
+            self._snapshot_mode(status, disks)
+
+    def _stop_mode(self, status: VmStatus, disks: list[IncludedDisk]) -> None:
+        was_off = status is VmStatus.STOPPED
+        downtime_start = time.monotonic()
+        if not was_off:
+            self.hooks("pre-stop", self.mode.value, self.vmid)
+            self.log.info("stopping virtual guest")
+            clean = self.vms.shutdown(
+                self.vmid, timeout=self.opts.stopwait * 60.0, force_stop=True, skiplock=True
+            )
+            if not clean:
+                self.log.warn(f"guest did not shut down within {self.opts.stopwait} min: stopped")
+            self.hooks("pre-restart", self.mode.value, self.vmid)
+        self._record(resume=not was_off and status is VmStatus.RUNNING, stop_qemu=was_off)
+        self.log.info("starting QEMU paused for the backup")
+        self.vms.start(self.vmid, paused=True, skiplock=True)
+        self._open_view(disks, freeze=False)
+        if self.state.resume:
+            self._resume()
+            self.log.info(f"guest downtime: {time.monotonic() - downtime_start:.2f} s")
+        if not was_off:
+            self.hooks("post-restart", self.mode.value, self.vmid)
+
+    def _suspend_mode(self, status: VmStatus, disks: list[IncludedDisk]) -> None:
+        if status is VmStatus.RUNNING:
+            self.log.info("suspending guest")
+            self._record(resume=True)
+            with Qmp(self.paths.qmp_job) as qmp:
+                qmp.execute("stop")
+        self._open_view(disks, freeze=False)
+        if self.state.resume:
+            self._resume()
+
+    def _snapshot_mode(self, status: VmStatus, disks: list[IncludedDisk]) -> None:
+        self._open_view(disks, freeze=status is VmStatus.RUNNING)
+
+    def _resume(self) -> None:
+        with Qmp(self.paths.qmp_job) as qmp:
+            qmp.execute("cont")
+        self._record(resume=False)
+        self.log.info("resuming guest")
+
+    def _agent_answers(self) -> bool:
+        if not _agent_enabled(self.vms.store.load(self.vmid)):
+            return False
+        try:
+            with GuestAgent(self.paths.qga, timeout=AGENT_PING_TIMEOUT) as agent:
+                agent.ping()
+        except RespaldoError as err:
+            self.log.warn(f"guest agent not answering, backing up without freeze: {err}")
+            return False
+        return True
+
+    def _open_view(self, disks: list[IncludedDisk], freeze: bool) -> None:
+        scratch = (self.opts.tmpdir or self.node.run_dir / "fleece") / str(self.vmid)
+        nbd_socket = self.paths.qmp.with_suffix(".nbd")
+        self._record(fleecing=True, scratch_dir=str(scratch), nbd_socket=str(nbd_socket))
+        use_agent = freeze and self._agent_answers()
+        freezer = _Freezer(self.paths.qga, self.log, lambda: self._record(frozen=True))
+        with Qmp(self.paths.qmp_job, timeout=30) as qmp:
+            self.view = PointInTimeView(
+                qmp, [FleeceDisk(d.drive.key, d.size) for d in disks], scratch, nbd_socket
+            )
+            self.view.open(
+                freeze=freezer.freeze if use_agent else None,
+                thaw=freezer.thaw if use_agent else None,
+            )
+        if use_agent:
+            self._record(frozen=False)
+
+    # -- the copy ----------------------------------------------------------------------------
+
+    def _copy(self, config: VmConfig, disks: list[IncludedDisk], out: BinaryIO) -> None:
+        conf_text = archive_config(config, [(d.drive, d.format) for d in disks])
+        configs = {"qemu-server.conf": conf_text.encode()}
+        devices = [(f"drive-{d.drive.key}", d.size) for d in disks]
+        threads = compress.zstd_threads(self.opts.zstd)
+        writer = compress.open_writer(out, self.opts.compress, threads)
+        try:
+            vma = VmaWriter(writer, configs, devices)
+            throttle = Throttle(self.opts.bwlimit * 1024)
+            total = sum(d.size for d in disks)
+            progress = Progress(total, self.log.info)
+            for dev_id, disk in enumerate(disks, start=1):
+                self._copy_disk(vma, dev_id, disk, progress, throttle)
+            vma.close()
+            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
+        progress.finish(vma.bytes_zero, writer.bytes_out)
+
+    def _copy_disk(
+        self,
+        vma: VmaWriter,
+        dev_id: int,
+        disk: IncludedDisk,
+        progress: Progress,
+        throttle: Throttle,
+    ) -> None:
+        sink = DeviceSink(vma, dev_id, disk.size)
+        nbd_socket = Path(self.state.nbd_socket or "")
+        with NbdReader(nbd_socket, f"drive-{disk.drive.key}") as reader:
+            if reader.size != disk.size:
+                raise QemuError(
+                    f"disk {disk.drive.key}: NBD export has {reader.size} bytes, "
+                    f"expected {disk.size}"
+                )
+            for piece in reader.pieces():
+                if piece.data is None:
+                    sink.zero(piece.offset, piece.length)
+                else:
+                    throttle.take(piece.length)
+                    sink.data(piece.offset, piece.data)
+                progress.advance(piece.length, read=0 if piece.data is None else piece.length)
+        sink.finish()
+
+
+class _Freezer:
+    """Freeze and thaw through the guest agent; the freeze time goes to the log."""
+
+    def __init__(self, qga: Path, log: BackupLog, on_freeze: Callable[[], None]) -> None:
+        self.qga = qga
+        self.log = log
+        self.on_freeze = on_freeze
+        self.frozen_at = 0.0
+
+    def freeze(self) -> None:
+        self.on_freeze()
+        self.log.info("issuing guest-agent 'fs-freeze' command")
+        self.frozen_at = time.monotonic()
+        try:
+            with GuestAgent(self.qga, timeout=FREEZE_TIMEOUT) as agent:
+                count = agent.freeze(FREEZE_TIMEOUT)
+        except RespaldoError as err:
+            # As Proxmox does: the backup goes on, crash-consistent instead of frozen.
+            self.log.warn(f"unable to freeze guest filesystems: {err}")
+            return
+        self.log.info(f"froze {count} guest filesystem(s)")
+
+    def thaw(self) -> None:
+        self.log.info("issuing guest-agent 'fs-thaw' command")
+        try:
+            with GuestAgent(self.qga, timeout=FREEZE_TIMEOUT) as agent:
+                agent.thaw(FREEZE_TIMEOUT)
+        except RespaldoError as err:
+            self.log.error(f"thawing the guest failed: {err}")
+            raise
+        frozen_ms = (time.monotonic() - self.frozen_at) * 1000
+        self.log.info(f"guest filesystems were frozen for {frozen_ms:.0f} ms")
+
+
+def _agent_enabled(config: VmConfig) -> bool:
+    value = config.get("agent") or "0"
+    return value.split(",")[0] in ("1", "enabled=1")

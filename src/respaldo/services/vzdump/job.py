@@ -1,0 +1,238 @@
+"""A backup job: one or several VMs, each into its own archive and log, then prune and mail."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from respaldo.config.keyvalue import read_keyvalue
+from respaldo.errors import InputError, NoSuchVM, RespaldoError
+from respaldo.node import Node
+from respaldo.notify.mail import send_job_mail
+from respaldo.services.jobresult import GuestResult, JobResult
+from respaldo.services.prune import PruneOptions, format_prune_backups, parse_prune_backups, prune
+from respaldo.services.vmstore import VmStore
+from respaldo.services.vzdump.guest import GuestBackup, GuestOutcome
+from respaldo.services.vzdump.hooks import HookRunner
+from respaldo.services.vzdump.options import VzdumpOptions, node_defaults, parse_options
+from respaldo.services.vzdump.tasklog import BackupLog
+from respaldo.storage.backups import DirBackupStore, backup_filename
+from respaldo.storage.dirstorage import DirStorage
+from respaldo.storage.registry import StorageRegistry
+
+DEFAULT_STORAGE = "local"
+
+
+@dataclass
+class Target:
+    store: DirBackupStore
+    storage: DirStorage | None
+
+
+def resolve_vmids(node: Node, opts: VzdumpOptions) -> list[int]:
+    store = VmStore(node)
+    if opts.all:
+        return [vmid for vmid in store.vmids() if vmid not in opts.exclude]
+    for vmid in opts.vmids:
+        if not store.exists(vmid):
+            raise NoSuchVM(vmid)
+    return list(opts.vmids)
+
+
+def resolve_target(node: Node, opts: VzdumpOptions) -> Target:
+    if opts.dumpdir is not None:
+        if not opts.dumpdir.is_absolute():
+            raise InputError("dumpdir", str(opts.dumpdir), "must be an absolute path")
+        opts.dumpdir.mkdir(parents=True, exist_ok=True)
+        return Target(DirBackupStore("", opts.dumpdir), None)
+    storage = StorageRegistry(node).get(opts.storage or DEFAULT_STORAGE)
+    if "backup" not in storage.content:
+        raise InputError(
+            "storage",
+            storage.id,
+            f"does not hold backups (content: {','.join(storage.content)}); "
+            "add 'backup' to its content",
+        )
+    storage.activate()
+    return Target(DirBackupStore(storage.id, storage.dump_dir), storage)
+
+
+def notes_from_template(template: str, node: Node, vmid: int, guestname: str) -> str:
+    values = {"cluster": node.name, "guestname": guestname, "node": node.name, "vmid": str(vmid)}
+    text = template.replace("\\n", "\n")
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", value)
+    return text
+
+
+class VzdumpJob:
+    def __init__(
+        self, node: Node, opts: VzdumpOptions, echo: Callable[[str], None] | None = None
+    ) -> None:
+        self.node = node
+        self.opts = opts
+        self.echo = echo
+        self.target = resolve_target(node, opts)
+        self.vmids = resolve_vmids(node, opts)
+        env = {
+            "VMTYPE": "qemu",
+            "DUMPDIR": str(self.target.store.dump_dir),
+            "STOREID": self.target.storage.id if self.target.storage else "",
+            "HOSTNAME": socket.gethostname(),
+        }
+        self.hooks = HookRunner(opts.script, env)
+
+    def _say(self, message: str) -> None:
+        if self.echo is not None:
+            self.echo(f"INFO: {message}")
+
+    def run(self) -> JobResult:
+        started = datetime.now()
+        clock = time.monotonic()
+        result = JobResult(self.node.name, started, 0.0, [])
+        self._say(f"starting new backup job: {self.opts.command_line()}")
+        try:
+            self.hooks("job-init")
+            self.hooks("job-start")
+            self.target.store.clean_stale()
+            for vmid in self.vmids:
+                result.guests.append(self._backup_guest(vmid))
+            self.hooks("job-end")
+        except RespaldoError as err:
+            result.job_error = str(err)
+            self._say(f"ERROR: Backup job failed: {err}")
+            self._abort_hook()
+        result.seconds = time.monotonic() - clock
+        self._say(
+            "Backup job finished successfully"
+            if result.ok
+            else f"Backup job finished with errors ({len(result.failed)} failed)"
+        )
+        self._mail(result)
+        return result
+
+    def _abort_hook(self) -> None:
+        try:
+            self.hooks("job-abort")
+        except RespaldoError as err:
+            self._say(f"hook job-abort failed: {err}")
+
+    def _backup_guest(self, vmid: int) -> GuestResult:
+        started = datetime.now()
+        clock = time.monotonic()
+        log = BackupLog(self.echo)
+        filename = backup_filename(vmid, started, self.opts.compress.extension)
+        log.attach(self.target.store.log_path(filename))
+        log.info(f"Starting Backup of VM {vmid} (qemu)")
+        log.info(f"Backup started at {started:%Y-%m-%d %H:%M:%S}")
+        name = str(vmid)
+        outcome: GuestOutcome | None = None
+        error: str | None = None
+        try:
+            name = VmStore(self.node).load(vmid).name
+            guest = GuestBackup(self.node, vmid, self.opts, self.target.store, log, self.hooks)
+            outcome = guest.run(started)
+            self._after_backup(vmid, name, outcome, log)
+            log.info(f"Finished Backup of VM {vmid} ({_clock(time.monotonic() - clock)})")
+        except RespaldoError as err:
+            error = str(err)
+            log.error(f"Backup of VM {vmid} failed - {err}")
+            self._guest_abort_hook(vmid, log)
+        log.info(f"Backup finished at {datetime.now():%Y-%m-%d %H:%M:%S}")
+        log.detach()
+        self._log_end_hook(vmid, filename, log)
+        return GuestResult(
+            vmid=vmid,
+            name=name,
+            ok=error is None,
+            error=error,
+            archive=outcome.filename if outcome else None,
+            size=outcome.size if outcome else 0,
+            seconds=time.monotonic() - clock,
+            log_text=log.text(),
+        )
+
+    def _after_backup(self, vmid: int, name: str, outcome: GuestOutcome, log: BackupLog) -> None:
+        store = self.target.store
+        if self.opts.notes_template:
+            log.info("adding notes to backup")
+            store.set_notes(
+                outcome.filename,
+                notes_from_template(self.opts.notes_template, self.node, vmid, name),
+            )
+        if self.opts.protected:
+            log.info("marking backup as protected")
+            store.set_protected(outcome.filename, True)
+        self.hooks(
+            "backup-end",
+            self.opts.mode.value,
+            vmid,
+            {"TARGET": str(store.path(outcome.filename))},
+        )
+        self._prune(vmid, log)
+
+    def _retention(self) -> PruneOptions | None:
+        if self.opts.prune_backups is not None:
+            return self.opts.prune_backups
+        if self.target.storage is not None and self.target.storage.prune_backups:
+            return parse_prune_backups(self.target.storage.prune_backups)
+        return None
+
+    def _prune(self, vmid: int, log: BackupLog) -> None:
+        retention = self._retention()
+        if not self.opts.remove or retention is None or retention.is_keep_all():
+            return
+        log.info(f"prune older backups with retention: {format_prune_backups(retention)}")
+        results = prune(self.target.store, vmid, retention, dry_run=False, log=log.info)
+        removed = sum(1 for r in results if r.mark == "remove")
+        log.info(f"pruned {removed} backup(s)")
+
+    def _guest_abort_hook(self, vmid: int, log: BackupLog) -> None:
+        try:
+            self.hooks("backup-abort", self.opts.mode.value, vmid)
+        except RespaldoError as err:
+            log.warn(f"hook backup-abort failed: {err}")
+
+    def _log_end_hook(self, vmid: int, filename: str, log: BackupLog) -> None:
+        logfile = self.target.store.log_path(filename)
+        try:
+            self.hooks("log-end", self.opts.mode.value, vmid, {"LOGFILE": str(logfile)})
+        except RespaldoError as err:
+            self._say(f"hook log-end failed: {err}")
+
+    def _mail(self, result: JobResult) -> None:
+        if not self.opts.mailto:
+            return
+        try:
+            settings = _node_settings(self.node)
+            sent = send_job_mail(
+                result, self.opts.mailto, self.opts.mailnotification.value, settings
+            )
+            if sent:
+                self._say(f"sent the status mail to {', '.join(self.opts.mailto)}")
+        except RespaldoError as err:
+            # A mail that cannot be sent never fails a backup that worked.
+            self._say(f"WARN: could not send the status mail: {err}")
+
+
+def _node_settings(node: Node) -> dict[str, str]:
+    if not node.node_cfg.exists():
+        return {}
+    return read_keyvalue(node.node_cfg, sections=False).main.as_dict()
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}"
+
+
+def run_vzdump(
+    node: Node, given: Mapping[str, str], echo: Callable[[str], None] | None = None
+) -> JobResult:
+    """The service behind ``respaldo vzdump`` and ``POST /nodes/{node}/vzdump``."""
+    opts = parse_options(given, node_defaults(node))
+    return VzdumpJob(node, opts, echo).run()

@@ -1,0 +1,80 @@
+"""Progress lines (percent, rate, ETA) and the bandwidth limit of a copy."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+REPORT_INTERVAL = 1.0
+MIB = 1 << 20
+
+
+def human(size: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(size) < 1024 or unit == "TiB":
+            return f"{size:.0f} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
+
+
+class Progress:
+    def __init__(self, total: int, emit: Callable[[str], None]) -> None:
+        self.total = total
+        self.emit = emit
+        self.done = 0
+        self.read = 0
+        self.started = time.monotonic()
+        self._last_report = self.started
+        self._last_percent = -1
+
+    def advance(self, length: int, read: int) -> None:
+        self.done += length
+        self.read += read
+        now = time.monotonic()
+        percent = self.done * 100 // self.total if self.total else 100
+        due = now - self._last_report >= REPORT_INTERVAL and percent != self._last_percent
+        if due or (self.done >= self.total and self._last_percent != 100):
+            self._report(now, percent)
+
+    def _report(self, now: float, percent: int) -> None:
+        self._last_report = now
+        self._last_percent = percent
+        elapsed = max(now - self.started, 1e-6)
+        rate = self.done / elapsed
+        eta = (self.total - self.done) / rate if rate else 0.0
+        self.emit(
+            f"{percent:3d}% ({human(self.done)} of {human(self.total)}) in {duration(elapsed)}, "
+            f"read: {human(self.read / elapsed)}/s, ETA {duration(eta)}"
+        )
+
+    def finish(self, zero_bytes: int, written: int) -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        share = zero_bytes * 100 / self.total if self.total else 0.0
+        self.emit(f"backup is sparse: {human(zero_bytes)} ({share:.0f}%) total zero data")
+        self.emit(
+            f"transferred {human(self.total)} in {elapsed:.2f} seconds "
+            f"({human(self.total / elapsed)}/s), read {human(self.read)}, "
+            f"wrote {human(written)}"
+        )
+
+
+class Throttle:
+    """Keeps the data read at or under ``rate`` bytes per second (0 = no limit)."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self.taken = 0
+        self.started = time.monotonic()
+
+    def take(self, length: int) -> None:
+        if not self.rate:
+            return
+        self.taken += length
+        ahead = self.taken / self.rate - (time.monotonic() - self.started)
+        if ahead > 0:
+            time.sleep(ahead)  # a bandwidth limit is a wait by definition

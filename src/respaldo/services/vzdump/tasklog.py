@@ -1,0 +1,57 @@
+"""A backup log: Proxmox-style ``INFO:`` lines, with timestamps in the file next to the archive.
+
+The lines go to the terminal (or a task log) as they happen, and to a log file that grows line
+by line, so a backup that dies still leaves its log behind.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+
+class BackupLog:
+    def __init__(self, echo: Callable[[str], None] | None = None) -> None:
+        self._echo = echo
+        self._lines: list[str] = []
+        self._file: TextIO | None = None
+        self.warnings = 0
+
+    def attach(self, path: Path) -> None:
+        """From now on also write to ``path`` (the lines so far are written first)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("w", encoding="utf-8")
+        for line in self._lines:
+            self._file.write(line + "\n")
+        self._file.flush()
+
+    def detach(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def _add(self, level: str, message: str) -> None:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        for part in message.splitlines() or [""]:
+            line = f"{stamp} {level}: {part}"
+            self._lines.append(line)
+            if self._file is not None:
+                self._file.write(line + "\n")
+                self._file.flush()
+            if self._echo is not None:
+                self._echo(f"{level}: {part}")
+
+    def info(self, message: str) -> None:
+        self._add("INFO", message)
+
+    def warn(self, message: str) -> None:
+        self.warnings += 1
+        self._add("WARN", message)
+
+    def error(self, message: str) -> None:
+        self._add("ERROR", message)
+
+    def text(self) -> str:
+        return "".join(line + "\n" for line in self._lines)

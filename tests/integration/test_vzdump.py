@@ -1,0 +1,367 @@
+"""Backup now: each mode and compression on real QEMU, archives decoded block by block."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from respaldo.qemu.qmp import Qmp
+from tests.integration.backup_helpers import (
+    ARCHIVE_NAME,
+    archives,
+    block_jobs,
+    disk_as_raw,
+    extract_archive,
+    fleece_nodes,
+    wait_for,
+    write_patterns,
+)
+from tests.integration.conftest import Cli
+
+pytestmark = [pytest.mark.qemu, pytest.mark.timeout(180)]
+
+IMAGES = Path("storage/local/images/100")
+
+
+def make_vm(cli: Cli, size_gib: str = "0.25") -> None:
+    """VM 100: two disks in the backup (qcow2 and raw), a third with backup=0, a CD-ROM."""
+    cli.run(
+        "qm",
+        "create",
+        "100",
+        "--name",
+        "web",
+        "--memory",
+        "64",
+        "--virtio0",
+        f"local:{size_gib}",
+        "--sata1",
+        f"local:{size_gib},format=raw",
+        "--scsi2",
+        f"local:{size_gib},backup=0",
+        "--cdrom",
+        "none",
+    )
+    images = cli.home / IMAGES
+    size = int(float(size_gib) * (1 << 30))
+    mib = size >> 20
+    write_patterns(
+        images / "vm-100-disk-0.qcow2",
+        "qcow2",
+        [
+            "write -P 0x11 0 3M",
+            f"write -P 0x22 {mib * 2 // 5}M 1M",
+            f"write -P 0 {mib * 4 // 5}M 64K",
+            f"write -P 0x33 {size - 4096} 4K",
+        ],
+    )
+    write_patterns(
+        images / "vm-100-disk-1.raw",
+        "raw",
+        [
+            "write -P 0x44 64K 2M",
+            f"write -P 0x55 {mib // 3}M 512",
+        ],
+    )
+    write_patterns(images / "vm-100-disk-2.qcow2", "qcow2", ["write -P 0x66 0 1M"])
+
+
+def source_digests(cli: Cli, tmp: Path) -> dict[str, str]:
+    images = cli.home / IMAGES
+    return {
+        "drive-virtio0": disk_as_raw(images / "vm-100-disk-0.qcow2", tmp / "src-virtio0"),
+        "drive-sata1": disk_as_raw(images / "vm-100-disk-1.raw", tmp / "src-sata1"),
+    }
+
+
+def vm_state(cli: Cli) -> dict[str, object]:
+    data: dict[str, object] = json.loads(
+        cli.run("qm", "status", "100", "--output-format", "json").stdout
+    )
+    return data
+
+
+def assert_clean(cli: Cli, vmid: int = 100) -> None:
+    """Nothing of a backup is left: no lock, no scratch, no NBD socket, no .dat, no nodes."""
+    assert "lock:" not in cli.run("qm", "config", str(vmid)).stdout
+    assert not list((cli.home / "run").rglob("fleece-*.qcow2"))
+    assert not (cli.home / "run" / "qemu" / f"{vmid}.nbd").exists()
+    assert not list((cli.home / "storage" / "local" / "dump").glob("*.dat"))
+    assert not (cli.home / "run" / "vzdump" / f"{vmid}.json").exists()
+    if vm_state(cli)["status"] != "stopped":
+        assert fleece_nodes(cli, vmid) == []
+        assert block_jobs(cli, vmid) == []
+
+
+@pytest.mark.parametrize("compress", ["0", "lzo", "gzip", "zstd"])
+@pytest.mark.parametrize("mode", ["snapshot", "suspend", "stop"])
+def test_backup_of_a_running_vm(cli: Cli, tmp_path: Path, mode: str, compress: str) -> None:
+    make_vm(cli)
+    cli.run("qm", "start", "100")
+    out = cli.run(
+        "vzdump",
+        "100",
+        "--mode",
+        mode,
+        "--compress",
+        compress,
+        "--stopwait",
+        "0",
+        "--notes-template",
+        "{{guestname}} on {{node}}",
+        "--protected",
+        "1",
+    ).stdout
+
+    [archive] = archives(cli)
+    extension = {"0": "", "lzo": ".lzo", "gzip": ".gz", "zstd": ".zst"}[compress]
+    assert ARCHIVE_NAME.match(archive.name) and archive.name.endswith(".vma" + extension)
+    header, digests = extract_archive(archive, tmp_path / "x")
+    assert [d.name for d in header.devices] == ["drive-virtio0", "drive-sata1"]
+    assert digests == source_digests(cli, tmp_path)
+    config = header.config_text()
+    assert "#qmdump#map:virtio0:drive-virtio0:local:qcow2:" in config
+    assert "#qmdump#map:sata1:drive-sata1:local:raw:" in config
+    assert "lock:" not in config and "#qmdump#map:scsi2" not in config
+
+    log = archive.with_name(archive.name.split(".vma")[0] + ".log").read_text()
+    for line in (
+        f"backup mode: {mode}",
+        "include disk 'virtio0'",
+        "include disk 'sata1'",
+        "exclude disk 'scsi2' 'local:100/vm-100-disk-2.qcow2' (backup=0)",
+        "exclude disk 'ide2' 'none' (CD-ROM)",
+        "100% (",
+        "Finished Backup of VM 100",
+    ):
+        assert line in log, line
+    assert "backup is sparse" in out
+    notes = archive.with_name(archive.name + ".notes").read_text()
+    assert notes.strip() == "web on testnode"
+    assert archive.with_name(archive.name + ".protected").exists()
+    assert vm_state(cli)["status"] == "running"
+    assert_clean(cli)
+
+
+@pytest.mark.parametrize("mode", ["snapshot", "suspend", "stop"])
+@pytest.mark.parametrize("initial", ["paused", "stopped"])
+def test_vm_stays_as_the_user_had_it(cli: Cli, tmp_path: Path, mode: str, initial: str) -> None:
+    make_vm(cli)
+    if initial == "paused":
+        cli.run("qm", "start", "100")
+        cli.run("qm", "suspend", "100")
+    out = cli.run("vzdump", "100", "--mode", mode, "--compress", "zstd", "--stopwait", "0").stdout
+    if initial == "stopped":
+        assert "backup mode: stop" in out
+    [archive] = archives(cli)
+    _, digests = extract_archive(archive, tmp_path / "x")
+    assert digests == source_digests(cli, tmp_path)
+    assert vm_state(cli)["status"] == initial
+    assert_clean(cli)
+
+
+def test_prune_after_backup_keeps_protected(cli: Cli) -> None:
+    make_vm(cli, "0.0625")
+    names = []
+    for n in range(3):
+        protected = ["--protected", "1"] if n == 0 else []
+        cli.run("vzdump", "100", "--compress", "zstd", "--prune-backups", "keep-last=1", *protected)
+        names.append(archives(cli)[-1].name)
+        if n < 2:
+            wait_for(lambda: _next_second(names[-1]), 2.0, "the next second for a new name")
+    kept = [p.name for p in archives(cli)]
+    # keep-last=1 keeps the newest; the protected first one is never pruned.
+    assert kept == [names[0], names[2]]
+    log = (cli.home / "storage/local/dump" / (names[2].split(".vma")[0] + ".log")).read_text()
+    assert "prune older backups with retention: keep-last=1" in log
+    assert f"removing backup 'local:backup/{names[1]}'" in log
+
+
+def _next_second(name: str) -> bool:
+    stamp = datetime.now().strftime("%Y_%m_%d-%H_%M_%S")
+    return stamp not in name
+
+
+def test_guest_writes_during_a_snapshot_backup_do_not_reach_the_archive(
+    cli: Cli, tmp_path: Path
+) -> None:
+    make_vm(cli)
+    before = source_digests(cli, tmp_path)
+    cli.run("qm", "start", "100")
+    # 2 MiB/s keeps the copy running long enough to write into the disk behind it.
+    backup = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "respaldo.cli.main",
+            "vzdump",
+            "100",
+            "--compress",
+            "zstd",
+            "--bwlimit",
+            "2048",
+        ],
+        env=cli.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(lambda: "fleece-virtio0" in block_jobs(cli, 100), 30, "the fleecing job")
+        with Qmp(cli.home / "run" / "qemu" / "100.qmp") as qmp:
+            for offset in ("0", "100M", "250M"):
+                reply = qmp.hmp(
+                    "qemu-io -d /machine/peripheral/virtio0/virtio-backend "
+                    f'"write -P 0xcd {offset} 2M"'
+                )
+                assert reply == "", reply  # qemu-io prints to QEMU's stdout; errors come back
+        out, _ = backup.communicate(timeout=150)
+    finally:
+        if backup.poll() is None:
+            backup.kill()
+            backup.wait()
+    assert backup.returncode == 0, out
+    [archive] = archives(cli)
+    _, digests = extract_archive(archive, tmp_path / "x")
+    assert digests == before  # the disk as it was when the backup started
+    after = source_digests(cli, tmp_path)
+    assert after["drive-virtio0"] != before["drive-virtio0"]  # the guest's writes happened
+    assert_clean(cli)
+
+
+# -- what must never happen ------------------------------------------------------------------
+
+
+def _slow_backup(cli: Cli, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "respaldo.cli.main",
+            "vzdump",
+            "100",
+            "--compress",
+            "zstd",
+            "--bwlimit",
+            "1024",
+            *extra,
+        ],
+        env=cli.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _finish(proc: subprocess.Popen[str]) -> tuple[int, str]:
+    try:
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, out
+
+
+def test_a_failing_hook_aborts_and_leaves_nothing(cli: Cli, tmp_path: Path) -> None:
+    make_vm(cli, "0.0625")
+    cli.run("qm", "start", "100")
+    hook = tmp_path / "hook.sh"
+    calls = tmp_path / "calls"
+    hook.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n[ "$1" = backup-start ] && exit 3\nexit 0\n')
+    hook.chmod(0o755)
+    proc = cli.run("vzdump", "100", "--script", str(hook), check=False)
+    assert proc.returncode == 1
+    assert "hook script" in proc.stdout and "backup-start" in proc.stdout
+    assert archives(cli) == []
+    phases = [line.split()[0] for line in calls.read_text().splitlines()]
+    assert phases == ["job-init", "job-start", "backup-start", "backup-abort", "log-end", "job-end"]
+    assert vm_state(cli)["status"] == "running"
+    assert_clean(cli)
+
+
+def test_qemu_killed_mid_copy(cli: Cli) -> None:
+    make_vm(cli)
+    cli.run("qm", "start", "100")
+    pid = int(vm_state(cli)["pid"])  # type: ignore[call-overload]
+    proc = _slow_backup(cli)
+    wait_for((cli.home / "run" / "qemu" / "100.nbd").exists, 30, "the NBD export")
+    os.kill(pid, signal.SIGKILL)
+    code, out = _finish(proc)
+    assert code == 1, out
+    assert "Backup of VM 100 failed" in out
+    assert archives(cli) == []
+    assert vm_state(cli)["status"] == "stopped"
+    assert_clean(cli)
+    cli.run("qm", "start", "100")
+    cli.run("vzdump", "100", "--compress", "zstd")  # the next backup works
+    assert len(archives(cli)) == 1
+
+
+def test_backup_worker_killed_mid_copy(cli: Cli) -> None:
+    make_vm(cli)
+    cli.run("qm", "start", "100")
+    proc = _slow_backup(cli, "--mode", "suspend")
+    state = cli.home / "run" / "vzdump" / "100.json"
+    wait_for((cli.home / "run" / "qemu" / "100.nbd").exists, 30, "the NBD export")
+    worker = json.loads(state.read_text())["pid"]
+    assert worker != proc.pid
+    os.kill(worker, signal.SIGKILL)
+    code, out = _finish(proc)
+    assert code == 1 and "killed by SIGKILL" in out, out
+    assert archives(cli) == []
+    assert vm_state(cli)["status"] == "running"
+    assert_clean(cli)
+    cli.run("vzdump", "100", "--compress", "zstd")
+    assert len(archives(cli)) == 1
+
+
+def test_target_storage_full(cli: Cli, tmp_path: Path) -> None:
+    small = tmp_path / "small"
+    small.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)], check=True)
+    try:
+        cli.run("pvesm", "add", "dir", "small", "--path", str(small), "--content", "backup")
+        make_vm(cli)
+        cli.run("qm", "start", "100")
+        proc = cli.run("vzdump", "100", "--storage", "small", check=False)
+        assert proc.returncode == 1
+        assert "No space left on device" in proc.stdout
+        assert [p.name for p in (small / "dump").iterdir() if not p.name.endswith(".log")] == []
+        assert vm_state(cli)["status"] == "running"
+        assert_clean(cli)
+    finally:
+        subprocess.run(["umount", "-l", str(small)], check=False)
+
+
+def test_lock_blocks_a_second_backup(cli: Cli) -> None:
+    make_vm(cli, "0.0625")
+    cli.run("qm", "set", "100", "--lock", "migrate")
+    proc = cli.run("vzdump", "100", check=False)
+    assert proc.returncode == 1 and "VM 100 is locked (migrate)" in proc.stdout
+    assert "lock: migrate" in cli.run("qm", "config", "100").stdout  # not ours to remove
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["vzdump", "100", "--mode", "fast"], "invalid value for mode 'fast'"),
+        (["vzdump", "100", "--compress", "bz2"], "invalid value for compress 'bz2'"),
+        (["vzdump", "555"], "VM 555 does not exist"),
+        (["vzdump", "100", "--storage", "nas"], "storage 'nas' does not exist"),
+        (["vzdump", "100", "--prune-backups", "keep-lots=1"], "prune-backups"),
+        (["vzdump", "100", "--mailto", "not an address"], "mailto"),
+        (["vzdump"], "give at least one VMID"),
+    ],
+)
+def test_bad_options_are_named(cli: Cli, args: list[str], message: str) -> None:
+    make_vm(cli, "0.0625")
+    assert message in cli.fails(*args)
+    assert archives(cli) == []
