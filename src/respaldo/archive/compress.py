@@ -123,12 +123,12 @@ def detect(head: bytes) -> Compression:
 
 # -- writing ----------------------------------------------------------------------------------
 
-#: zstd level. Proxmox's CLI uses zstd's default, 3; we use 1 because on the 2-core test machine
-#: (512 MiB of mixed disk data, in-process, writing to a file) level 1 ran at 630 MB/s with one
-#: worker thread and 740-870 MB/s with two, against 270-350 and 540 MB/s for level 3, while its
-#: output was only 3.6 % larger (45.9 % vs 44.3 % of the input). ``zstd -1 -T2`` on the same
-#: data managed 370-510 MB/s. The backup also needs CPU for reading disks and building the VMA
-#: stream, so the cheaper level wins twice.
+#: zstd level. Proxmox's CLI runs at zstd's default, 3; we run at 1. Measured on the 2-core
+#: machine with 512 MiB of mixed disk data (half real files, a quarter zeros, a quarter random),
+#: medians of 3-5 runs, output to /dev/null (to a file): level 1 did 494 (341) MB/s with one
+#: worker thread and 590 (519) with two; level 3 did 264 (211) and 313 (294); the baseline
+#: ``zstd -1 -T2`` did 476 (309). Level 1's output is only 3.6 % larger (45.9 % of the input
+#: against 44.3 %), and a backup also needs the CPU to read disks and build the VMA stream.
 ZSTD_LEVEL: Final = 1
 
 #: Bounded stderr kept from a failing tool: the end is where the reason is.

@@ -28,6 +28,7 @@ from respaldo.services.vzdump.options import BackupMode, VzdumpOptions
 from respaldo.services.vzdump.progress import Progress, Throttle, human
 from respaldo.services.vzdump.tasklog import BackupLog
 from respaldo.storage.backups import DirBackupStore, backup_filename
+from respaldo.storage.writebehind import WriteBehind
 
 AGENT_PING_TIMEOUT = 3.0
 FREEZE_TIMEOUT = 60.0
@@ -247,8 +248,9 @@ class GuestBackup:
             throttle = Throttle(self.opts.bwlimit * 1024)
             total = sum(d.size for d in disks)
             progress = Progress(total, self.log.info)
+            behind = WriteBehind(out.fileno())
             for dev_id, disk in enumerate(disks, start=1):
-                self._copy_disk(vma, dev_id, disk, progress, throttle)
+                self._copy_disk(vma, dev_id, disk, progress, throttle, behind)
             vma.close()
             writer.close()
         except BaseException:
@@ -263,6 +265,7 @@ class GuestBackup:
         disk: IncludedDisk,
         progress: Progress,
         throttle: Throttle,
+        behind: WriteBehind,
     ) -> None:
         sink = DeviceSink(vma, dev_id, disk.size)
         nbd_socket = Path(self.state.nbd_socket or "")
@@ -278,6 +281,7 @@ class GuestBackup:
                 else:
                     throttle.take(piece.length)
                     sink.data(piece.offset, piece.data)
+                    behind.advance(piece.length)
                 progress.advance(piece.length, read=0 if piece.data is None else piece.length)
         sink.finish()
 

@@ -13,6 +13,7 @@ import sys
 import traceback
 from collections.abc import Callable
 
+from respaldo import memtune
 from respaldo.node import Node
 from respaldo.services.vzdump import recovery
 
@@ -55,6 +56,7 @@ def run_supervised(node: Node, work: Callable[[], int]) -> int:
 
 def _worker(work: Callable[[], int]) -> None:
     code = EXIT_CRASH
+    memtune.keep_freed_buffers()
     try:
         code = work()
     except KeyboardInterrupt:
