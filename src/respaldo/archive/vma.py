@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Final, Protocol
 
+from respaldo.archive.digest import DeviceDigest, SparseDigest
 from respaldo.errors import ArchiveError, RespaldoError
 
 # -- format constants -----------------------------------------------------------------------
@@ -546,6 +547,7 @@ class VmaWriter:
         devices: Sequence[tuple[str, int]],
         uuid: uuid_mod.UUID | None = None,
         ctime: int | None = None,
+        digests: bool = False,
     ) -> None:
         uid = uuid if uuid is not None else uuid_mod.uuid4()
         stamp = ctime if ctime is not None else int(time.time())
@@ -563,6 +565,9 @@ class VmaWriter:
         self.bytes_zero = 0
         self.bytes_written = 0
         self.extents = 0
+        self._digests = (
+            {d.dev_id: SparseDigest(d.name, d.size) for d in self.header.devices} if digests else {}
+        )
         self._emit(head)
 
     def __enter__(self) -> VmaWriter:
@@ -611,6 +616,8 @@ class VmaWriter:
         self.bytes_zero += valid - _stored_device_bytes(mask, valid)
         self._entries.append(mask << 48 | dev_id << 32 | cluster_no)
         self._pieces.extend(blocks)
+        if self._digests:
+            self._digests[dev_id].add(cluster_no, mask, blocks)
         self._blocks += mask.bit_count()
         if len(self._entries) >= MAX_CLUSTERS_PER_EXTENT:
             self._flush()
@@ -637,6 +644,8 @@ class VmaWriter:
         if dup is not None:
             raise ArchiveError(_duplicate_message(dup, dev.dev.name))
         nbytes = (count - 1) * CLUSTER_SIZE + last_valid
+        if self._digests:
+            self._digests[dev_id].skip(first + count - 1)
         self.bytes_total += nbytes
         self.bytes_zero += nbytes
         base = dev_id << 32
@@ -667,6 +676,10 @@ class VmaWriter:
     def _emit(self, data: bytes) -> None:
         self._out.write(data)
         self.bytes_written += len(data)
+
+    def device_digests(self) -> list[DeviceDigest]:
+        """The data digest of each device (see digest.py); needs ``digests=True``."""
+        return [d.result() for d in self._digests.values()]
 
     def close(self) -> None:
         """Flush the last extent, then fail if some cluster of some device was never written.

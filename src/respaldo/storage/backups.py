@@ -31,6 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
+from respaldo.archive.digest import sidecar_path
 from respaldo.errors import ConflictError, InputError, NoSuchVolume, StorageError
 from respaldo.storage.volid import check_vmid
 
@@ -292,6 +293,9 @@ class DirBackupStore:
     def notes_path(self, filename: str) -> Path:
         return self.path(filename).with_name(filename + NOTES_EXT)
 
+    def digest_path(self, filename: str) -> Path:
+        return sidecar_path(self.path(filename))
+
     def protected_path(self, filename: str) -> Path:
         return self.path(filename).with_name(filename + PROTECTED_EXT)
 
@@ -459,7 +463,7 @@ class DirBackupStore:
         return path
 
     def remove(self, filename: str) -> None:
-        """Remove the archive, its log and its notes; refused while it is protected."""
+        """Remove the archive, its log, notes and digest; refused while it is protected."""
         path = self._require(filename)
         if self.protected_path(filename).exists():
             raise ConflictError(f"backup '{self.volid(filename)}' is protected")
@@ -469,7 +473,11 @@ class DirBackupStore:
             raise NoSuchVolume(self.volid(filename)) from err
         except OSError as err:
             raise StorageError(f"cannot remove backup '{self.volid(filename)}': {err}") from err
-        for extra in (self.log_path(filename), self.notes_path(filename)):
+        for extra in (
+            self.log_path(filename),
+            self.notes_path(filename),
+            self.digest_path(filename),
+        ):
             try:
                 extra.unlink()
             except FileNotFoundError:

@@ -8,12 +8,13 @@ from pathlib import Path
 
 from respaldo.config.keyvalue import atomic_write_text
 from respaldo.config.sectionconfig import Section, format_sections, parse_sections
-from respaldo.errors import ConfigError, ConflictError, InputError, NoSuchStorage
+from respaldo.errors import ConfigError, ConflictError, InputError, NoSuchStorage, NoSuchVolume
 from respaldo.locks import file_lock
 from respaldo.node import Node
 from respaldo.storage.base import CONTENT_TYPES
 from respaldo.storage.dirstorage import DirStorage
-from respaldo.storage.volid import check_storage_id
+from respaldo.storage.backups import DirBackupStore
+from respaldo.storage.volid import check_storage_id, parse_volid
 
 DEFAULT_CONTENT = "iso,vztmpl,backup,images"
 
@@ -62,6 +63,33 @@ class StorageRegistry:
             if section.id == storage_id:
                 return self._plugin(section)
         raise NoSuchStorage(storage_id, self.ids())
+
+    def backup_store(self, storage_id: str) -> DirBackupStore:
+        """The backups of a storage; InputError when the storage does not hold backups."""
+        storage = self.get(storage_id)
+        if "backup" not in storage.content:
+            raise InputError(
+                "storage",
+                storage_id,
+                f"does not hold backups (content: {','.join(storage.content)})",
+            )
+        return DirBackupStore(storage.id, storage.dump_dir)
+
+    def archive_path(self, archive: str) -> Path:
+        """A backup given as a volume id (``local:backup/<file>``) or as a file path."""
+        if archive.startswith("/") or archive.startswith("."):
+            path = Path(archive)
+            if not path.is_file():
+                raise InputError("archive", archive, "no such file")
+            return path
+        volid = parse_volid(archive, "archive")
+        if not volid.volname.startswith("backup/"):
+            raise InputError("archive", archive, "expected '<storage>:backup/<file>' or a path")
+        store = self.backup_store(volid.storage)
+        path = store.path(volid.volname.removeprefix("backup/"))
+        if not path.is_file():
+            raise NoSuchVolume(archive)
+        return path
 
     def all(self) -> list[DirStorage]:
         return [self._plugin(s) for s in self._load() if s.type == "dir"]

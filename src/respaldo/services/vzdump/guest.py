@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from respaldo.archive import compress
+from respaldo.archive.digest import DeviceDigest, write_sidecar
 from respaldo.archive.vma import DeviceSink, VmaWriter
 from respaldo.config.vmconfig import Drive, VmConfig
 from respaldo.errors import QemuError, RespaldoError, TaskError, VMLocked
@@ -119,12 +120,13 @@ class GuestBackup:
         self.log.info(f"creating vzdump archive '{self.store.path(filename)}'")
         try:
             self._prepare_view(status.status, disks)
-            self._copy(config, disks, pending.file)
+            digests = self._copy(config, disks, pending.file)
             volid = pending.commit()
         except BaseException:
             pending.abort()
             raise
         self._record(dat=None)
+        write_sidecar(self.store.digest_path(filename), digests)
         size = self.store.path(filename).stat().st_size
         self.log.info(f"archive file size: {human(size)}")
         return GuestOutcome(volid, filename, size, self.store.log_path(filename))
@@ -237,14 +239,17 @@ class GuestBackup:
 
     # -- the copy ----------------------------------------------------------------------------
 
-    def _copy(self, config: VmConfig, disks: list[IncludedDisk], out: BinaryIO) -> None:
+    def _copy(
+        self, config: VmConfig, disks: list[IncludedDisk], out: BinaryIO
+    ) -> list[DeviceDigest]:
+        """Stream every disk into the archive; returns the data digest of each."""
         conf_text = archive_config(config, [(d.drive, d.format) for d in disks])
         configs = {"qemu-server.conf": conf_text.encode()}
         devices = [(f"drive-{d.drive.key}", d.size) for d in disks]
         threads = compress.zstd_threads(self.opts.zstd)
         writer = compress.open_writer(out, self.opts.compress, threads)
         try:
-            vma = VmaWriter(writer, configs, devices)
+            vma = VmaWriter(writer, configs, devices, digests=True)
             throttle = Throttle(self.opts.bwlimit * 1024)
             total = sum(d.size for d in disks)
             progress = Progress(total, self.log.info)
@@ -257,6 +262,7 @@ class GuestBackup:
             writer.abort()
             raise
         progress.finish(vma.bytes_zero, writer.bytes_out)
+        return vma.device_digests()
 
     def _copy_disk(
         self,

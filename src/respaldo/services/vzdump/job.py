@@ -48,16 +48,11 @@ def resolve_target(node: Node, opts: VzdumpOptions) -> Target:
             raise InputError("dumpdir", str(opts.dumpdir), "must be an absolute path")
         opts.dumpdir.mkdir(parents=True, exist_ok=True)
         return Target(DirBackupStore("", opts.dumpdir), None)
-    storage = StorageRegistry(node).get(opts.storage or DEFAULT_STORAGE)
-    if "backup" not in storage.content:
-        raise InputError(
-            "storage",
-            storage.id,
-            f"does not hold backups (content: {','.join(storage.content)}); "
-            "add 'backup' to its content",
-        )
+    registry = StorageRegistry(node)
+    store = registry.backup_store(opts.storage or DEFAULT_STORAGE)
+    storage = registry.get(store.storage_id)
     storage.activate()
-    return Target(DirBackupStore(storage.id, storage.dump_dir), storage)
+    return Target(store, storage)
 
 
 def notes_from_template(template: str, node: Node, vmid: int, guestname: str) -> str:

@@ -1,0 +1,95 @@
+"""A data digest per device, kept beside an archive (the VMA format has no data checksum).
+
+A plain SHA-256 of the whole disk would have to hash every zero of a sparse 100 GiB disk,
+so the digest covers what the archive stores, in a canonical form that does not depend on how
+the disk was read: for every cluster holding data, in increasing cluster order,
+``pack(">QH", cluster_no, mask)`` followed by the non-zero 4 KiB blocks of that cluster, where
+bit j of ``mask`` marks block j as non-zero. Two disks with the same content give the same
+digest; zero blocks cost nothing. The sidecar is ``<archive file name>.digest.json``::
+
+    {"scheme": "respaldo-sparse-sha256-v1",
+     "devices": [{"name": "drive-scsi0", "size": 34359738368, "data_bytes": 123,
+                  "sha256": "..."}]}
+
+Proxmox ignores the file, so archives stay readable there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from respaldo.errors import ArchiveError
+
+SCHEME = "respaldo-sparse-sha256-v1"
+SIDECAR_SUFFIX = ".digest.json"
+_CLUSTER_KEY = struct.Struct(">QH")
+BLOCK_SIZE = 4096
+BLOCKS_PER_CLUSTER = 16
+
+
+@dataclass
+class DeviceDigest:
+    name: str
+    size: int
+    data_bytes: int
+    sha256: str
+
+
+class SparseDigest:
+    """The digest of one device, fed cluster by cluster in increasing order."""
+
+    def __init__(self, name: str, size: int) -> None:
+        self.name = name
+        self.size = size
+        self._hash = hashlib.sha256()
+        self._last = -1
+        self.data_bytes = 0
+        self.in_order = True
+
+    def _advance(self, cluster_no: int) -> bool:
+        if cluster_no <= self._last:
+            self.in_order = False  # clusters out of order: this digest cannot be computed
+        self._last = max(self._last, cluster_no)
+        return self.in_order
+
+    def add(self, cluster_no: int, mask: int, blocks: Iterable[bytes | memoryview]) -> None:
+        """A cluster as the VMA writer stores it: its mask and its non-zero blocks."""
+        if not self._advance(cluster_no) or not mask:
+            return
+        self._hash.update(_CLUSTER_KEY.pack(cluster_no, mask))
+        for block in blocks:
+            self._hash.update(block)
+            self.data_bytes += len(block)
+
+    def skip(self, last_cluster: int) -> None:
+        """Zero clusters up to ``last_cluster``: nothing to hash, but the order moves on."""
+        self._advance(last_cluster)
+
+    def result(self) -> DeviceDigest:
+        if not self.in_order:
+            raise ArchiveError(f"device {self.name}: clusters out of order, no digest")
+        return DeviceDigest(self.name, self.size, self.data_bytes, self._hash.hexdigest())
+
+
+def sidecar_path(archive: Path) -> Path:
+    return archive.with_name(archive.name + SIDECAR_SUFFIX)
+
+
+def write_sidecar(path: Path, devices: list[DeviceDigest]) -> None:
+    data = {"scheme": SCHEME, "devices": [asdict(d) for d in devices]}
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
+def read_sidecar(path: Path) -> list[DeviceDigest]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("scheme") != SCHEME:
+            raise ArchiveError(f"{path}: unknown digest scheme {data.get('scheme')!r}")
+        return [DeviceDigest(**d) for d in data["devices"]]
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        raise ArchiveError(f"{path}: not a readable digest file: {err}") from err
