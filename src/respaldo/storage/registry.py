@@ -11,9 +11,9 @@ from respaldo.config.sectionconfig import Section, format_sections, parse_sectio
 from respaldo.errors import ConfigError, ConflictError, InputError, NoSuchStorage, NoSuchVolume
 from respaldo.locks import file_lock
 from respaldo.node import Node
+from respaldo.storage.backups import DirBackupStore
 from respaldo.storage.base import CONTENT_TYPES
 from respaldo.storage.dirstorage import DirStorage
-from respaldo.storage.backups import DirBackupStore
 from respaldo.storage.volid import check_storage_id, parse_volid
 
 DEFAULT_CONTENT = "iso,vztmpl,backup,images"
