@@ -315,7 +315,7 @@ def test_backup_worker_killed_mid_copy(cli: Cli) -> None:
     assert worker != proc.pid
     os.kill(worker, signal.SIGKILL)
     code, out = _finish(proc)
-    assert code == 1 and "killed by SIGKILL" in out, out
+    assert code == 1 and "was killed by SIGKILL" in out, out
     assert archives(cli) == []
     assert vm_state(cli)["status"] == "running"
     assert_clean(cli)

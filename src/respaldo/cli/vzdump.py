@@ -7,9 +7,10 @@ import argparse
 from respaldo.cli.pairs import parse_pairs
 from respaldo.errors import RespaldoError
 from respaldo.node import Node
+from respaldo.services.supervise import run_supervised
 from respaldo.services.vzdump.job import VzdumpJob
 from respaldo.services.vzdump.options import node_defaults, parse_options
-from respaldo.services.vzdump.supervise import run_supervised
+from respaldo.services.vzdump.recovery import recover_worker
 
 EXIT_BACKUP_FAILED = 1
 
@@ -39,7 +40,7 @@ def cmd_vzdump(args: argparse.Namespace, node: Node) -> None:
             print(f"ERROR: {err}", flush=True)
             return EXIT_BACKUP_FAILED
 
-    code = run_supervised(node, work)
+    code = run_supervised(work, lambda pid: recover_worker(node, pid))
     if code:
         raise SystemExit(code)
 

@@ -21,12 +21,12 @@ from respaldo.qemu.agent import GuestAgent
 from respaldo.qemu.fleece import FleeceDisk, PointInTimeView
 from respaldo.qemu.nbdread import NbdReader
 from respaldo.qemu.qmp import Qmp
+from respaldo.services.progress import Progress, Throttle, human
 from respaldo.services.qm import VmManager, VmStatus
 from respaldo.services.vzdump import recovery
 from respaldo.services.vzdump.archiveconfig import archive_config
 from respaldo.services.vzdump.hooks import HookRunner
 from respaldo.services.vzdump.options import BackupMode, VzdumpOptions
-from respaldo.services.vzdump.progress import Progress, Throttle, human
 from respaldo.services.vzdump.tasklog import BackupLog
 from respaldo.storage.backups import DirBackupStore, backup_filename
 from respaldo.storage.writebehind import WriteBehind

@@ -139,3 +139,16 @@ def _unlock(node: Node, vmid: int, log: list[str]) -> None:
                 store.save(config)
     except RespaldoError as err:
         log.append(f"could not remove 'lock: backup' from VM {vmid}: {err}")
+
+
+def recover_worker(node: Node, pid: int) -> list[str]:
+    """Undo what the killed backup worker ``pid`` left, for every VM it was backing up."""
+    notes: list[str] = []
+    folder = node.run_dir / "vzdump"
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        if not path.stem.isdigit():
+            continue
+        state = load(node, int(path.stem))
+        if state is not None and state.pid == pid:
+            undo(node, state, notes)
+    return notes

@@ -1,8 +1,8 @@
-"""Running a backup job in a worker process, and cleaning up when the worker is killed.
+"""Running long work (a backup, a restore) in a worker process, cleaning up if it is killed.
 
 The worker does the work; this process only waits. When the worker dies of a signal (killed,
 out of memory), nothing in it could undo what it had changed, so the supervisor does it from the
-recovery records the worker kept (see recovery.py).
+recovery records the worker kept (``recover(pid)``, e.g. vzdump's recovery.py).
 """
 
 from __future__ import annotations
@@ -14,26 +14,15 @@ import traceback
 from collections.abc import Callable
 
 from respaldo import memtune
-from respaldo.node import Node
-from respaldo.services.vzdump import recovery
 
 EXIT_CRASH = 70
 
 
-def recover_worker(node: Node, pid: int) -> list[str]:
-    notes: list[str] = []
-    folder = node.run_dir / "vzdump"
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        if not path.stem.isdigit():
-            continue
-        state = recovery.load(node, int(path.stem))
-        if state is not None and state.pid == pid:
-            recovery.undo(node, state, notes)
-    return notes
+def run_supervised(work: Callable[[], int], recover: Callable[[int], list[str]]) -> int:
+    """Run ``work`` in a forked worker; returns its exit code (1 when it was killed).
 
-
-def run_supervised(node: Node, work: Callable[[], int]) -> int:
-    """Run ``work`` in a forked worker; returns its exit code (1 when it was killed)."""
+    ``recover(pid)`` undoes what a killed worker left and says what it did.
+    """
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
@@ -47,8 +36,8 @@ def run_supervised(node: Node, work: Callable[[], int]) -> int:
         signal.signal(signal.SIGINT, previous)
     if os.WIFSIGNALED(status):
         name = signal.Signals(os.WTERMSIG(status)).name
-        print(f"ERROR: backup worker {pid} was killed by {name}; cleaning up", flush=True)
-        for note in recover_worker(node, pid):
+        print(f"ERROR: worker {pid} was killed by {name}; cleaning up", flush=True)
+        for note in recover(pid):
             print(f"INFO: {note}", flush=True)
         return 1
     return os.waitstatus_to_exitcode(status)
