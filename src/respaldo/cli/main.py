@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from respaldo.cli import pvesm, qm, vzdump
+from respaldo.cli import pvesm, qm, qmrestore, vzdump
 from respaldo.errors import RespaldoError
 from respaldo.node import Node
 
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     qm.register(sub)
     pvesm.register(sub)
     vzdump.register(sub)
+    qmrestore.register(sub)
     return parser
 
 

@@ -1,0 +1,109 @@
+"""What a restore will do, decided from the archive's header and the options, before any
+change: which disks, onto which storage, in which format, of which size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from respaldo.archive.compress import open_reader
+from respaldo.archive.vma import QmdumpMap, VmaHeader, parse_qmdump_map, read_header
+from respaldo.config.vmconfig import VmConfig
+from respaldo.errors import ArchiveError, InputError
+from respaldo.storage.registry import StorageRegistry
+
+FORMATS = ("qcow2", "raw")
+
+
+@dataclass(frozen=True)
+class DiskPlan:
+    key: str  # scsi0
+    device: str  # drive-scsi0
+    dev_id: int
+    size: int
+    storage: str
+    format: str
+
+
+@dataclass
+class RestorePlan:
+    archive: Path
+    header: VmaHeader
+    config: VmConfig  # as archived (VMID of the target)
+    disks: list[DiskPlan] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # archived disks left out by --disks
+
+
+def read_archive_header(path: Path) -> VmaHeader:
+    """Only the header is read, whatever the compression: instant even for a huge archive."""
+    with open_reader(path) as stream:
+        return read_header(stream)
+
+
+def parse_map_storage(text: str | None) -> dict[str, str]:
+    """``scsi1=other,virtio0=fast`` -> {"scsi1": "other", "virtio0": "fast"}."""
+    result: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if not part:
+            continue
+        key, sep, storage = part.partition("=")
+        if not sep or not key or not storage:
+            raise InputError("map-storage", text, "expected <disk>=<storage>[,<disk>=<storage>]")
+        result[key] = storage
+    return result
+
+
+def make_plan(
+    registry: StorageRegistry,
+    archive: Path,
+    vmid: int,
+    storage: str | None,
+    map_storage: dict[str, str],
+    only_disks: list[str] | None,
+) -> RestorePlan:
+    header = read_archive_header(archive)
+    try:
+        text = header.config_text()
+    except (KeyError, UnicodeDecodeError) as err:
+        raise ArchiveError(f"{archive}: no readable qemu-server.conf in the archive") from err
+    plan = RestorePlan(archive, header, VmConfig.parse(vmid, text, f"{archive}:qemu-server.conf"))
+    maps = {m.devname: m for m in parse_qmdump_map(text)}
+    archived_keys = [maps[d.name].disk_key for d in header.devices if d.name in maps]
+    _check_keys("map-storage", list(map_storage), archived_keys)
+    if only_disks is not None:
+        _check_keys("disks", only_disks, archived_keys)
+    for dev in header.devices:
+        if dev.is_vmstate:
+            continue
+        entry = maps.get(dev.name)
+        if entry is None:
+            raise ArchiveError(f"{archive}: device {dev.name} has no #qmdump#map line")
+        if only_disks is not None and entry.disk_key not in only_disks:
+            plan.skipped.append(entry.disk_key)
+            continue
+        target = map_storage.get(entry.disk_key) or storage or entry.storage
+        plan.disks.append(_disk_plan(registry, entry, dev.dev_id, dev.size, target))
+    return plan
+
+
+def _check_keys(option: str, given: list[str], archived: list[str]) -> None:
+    for key in given:
+        if key not in archived:
+            valid = ", ".join(archived) or "none"
+            raise InputError(option, key, f"no such disk in the archive (disks: {valid})")
+
+
+def _disk_plan(
+    registry: StorageRegistry, entry: QmdumpMap, dev_id: int, size: int, storage: str
+) -> DiskPlan:
+    if not storage:
+        raise InputError(
+            "storage", "", f"the archive names no storage for {entry.disk_key}; give --storage"
+        )
+    plugin = registry.get(storage)  # NoSuchStorage names the configured ones
+    if "images" not in plugin.content:
+        raise InputError(
+            "storage", storage, f"does not hold disk images (content: {','.join(plugin.content)})"
+        )
+    fmt = entry.format if entry.format in FORMATS else "raw"
+    return DiskPlan(entry.disk_key, entry.devname, dev_id, size, storage, fmt)

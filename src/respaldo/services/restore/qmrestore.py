@@ -1,0 +1,254 @@
+"""qmrestore: a VMA archive back into a VM, new or existing (``POST /nodes/{node}/qemu``).
+
+Order of work, so that a failure at any point loses nothing:
+1. plan from the archive header and check the target VM (exists? running? protected? locked?);
+2. reserve the VMID (a config holding only ``lock: create``) or lock the existing VM;
+3. allocate new volumes and stream the archive into them;
+4. write the final config, then free the old volumes it replaces.
+A failure before 4 frees the new volumes and puts the old config back (or removes the
+reservation): the old VM is untouched. A killed worker is undone the same way by its
+supervisor, from the record kept in ``run/qmrestore/<vmid>.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from respaldo.archive.compress import open_reader
+from respaldo.archive.vma import VmaReader
+from respaldo.config.keyvalue import KeyValueFile, atomic_write_text
+from respaldo.config.vmconfig import VmConfig
+from respaldo.errors import RespaldoError, VMExists, VMLocked, VMStateError
+from respaldo.node import Node
+from respaldo.qemu import process
+from respaldo.services.progress import Progress, Throttle, human
+from respaldo.services.qm import VmManager
+from respaldo.services.restore.config import merge_over_existing, replace_disks, restored_config
+from respaldo.services.restore.plan import RestorePlan, make_plan
+from respaldo.services.restore.stream import ArchiveCopy, DeviceTarget
+from respaldo.services.restore.volumes import VolumeTarget, open_target
+from respaldo.storage.volid import check_vmid
+
+
+@dataclass
+class RestoreOptions:
+    archive: str
+    vmid: int
+    storage: str | None = None
+    force: bool = False
+    unique: bool = False
+    start: bool = False
+    bwlimit: int = 0  # KiB/s
+    map_storage: dict[str, str] = field(default_factory=dict)
+    disks: list[str] | None = None
+
+
+@dataclass
+class RestoreState:
+    vmid: int
+    pid: int = field(default_factory=os.getpid)
+    created_config: bool = False  # the config is our reservation: remove it when undoing
+    old_config: str | None = None  # the existing VM's config, to put back when undoing
+    new_volumes: list[str] = field(default_factory=list)
+
+
+def _state_path(node: Node, vmid: int) -> Path:
+    return node.run_dir / "qmrestore" / f"{vmid}.json"
+
+
+class Restore:
+    def __init__(self, node: Node, opts: RestoreOptions, echo: Callable[[str], None]) -> None:
+        self.node = node
+        self.opts = opts
+        self.echo = echo
+        self.vms = VmManager(node)
+        self.vmid = check_vmid(opts.vmid)
+        self.state = RestoreState(self.vmid)
+        archive = self.vms.storages.archive_path(opts.archive)
+        self.plan: RestorePlan = make_plan(
+            self.vms.storages, archive, self.vmid, opts.storage, opts.map_storage, opts.disks
+        )
+        self.existing = self._check_target()
+
+    def _say(self, message: str) -> None:
+        self.echo(message)
+
+    def _record(self) -> None:
+        path = _state_path(self.node, self.vmid)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self.state)))
+
+    def _check_target(self) -> VmConfig | None:
+        if not self.vms.store.exists(self.vmid):
+            return None
+        if not self.opts.force:
+            raise VMExists(self.vmid)
+        config = self.vms.store.load(self.vmid)
+        if config.get("protection") == "1":
+            raise VMStateError(f"VM {self.vmid} is protected - unable to restore over it")
+        if config.lock:
+            raise VMLocked(self.vmid, config.lock)
+        if self.vms.status(self.vmid).pid is not None:
+            raise VMStateError(f"VM {self.vmid} is running - unable to restore over it")
+        return config
+
+    # -- the run ------------------------------------------------------------------------------
+
+    def run(self) -> VmConfig:
+        start = time.monotonic()
+        self.state.pid = os.getpid()  # the worker's, not the planning process's
+        self._say(f"restore vma archive: {self.plan.archive}")
+        self._reserve()
+        try:
+            volumes = self._restore_volumes()
+            config, to_free = self._final_config(volumes)
+            self.vms.store.save(config)
+        except BaseException:
+            self._say("restore failed: cleaning up")
+            for note in undo(self.node, self.state):
+                self._say(note)
+            raise
+        _state_path(self.node, self.vmid).unlink(missing_ok=True)
+        for volume in to_free:
+            self._free_old(volume)
+        self._say(f"restore of VM {self.vmid} finished in {time.monotonic() - start:.1f} s")
+        if self.opts.start:
+            self._say(f"starting VM {self.vmid}")
+            self.vms.start(self.vmid)
+        return config
+
+    def _reserve(self) -> None:
+        with self.vms.store.locked(self.vmid):
+            if self.existing is None:
+                if self.vms.store.exists(self.vmid):
+                    raise VMExists(self.vmid)
+                self.state.created_config = True
+                self._record()
+                reservation = VmConfig(self.vmid, KeyValueFile())
+                reservation.set("lock", "create")
+                self.node.vm_config_dir.mkdir(parents=True, exist_ok=True)
+                self.vms.store.save(reservation)
+            else:
+                self.state.old_config = self.existing.format()
+                self._record()
+                locked = VmConfig.parse(self.vmid, self.state.old_config)
+                locked.set("lock", "create")
+                self.vms.store.save(locked)
+
+    def _restore_volumes(self) -> dict[str, tuple[str, int]]:
+        for name, data in self.plan.header.configs.items():
+            self._say(f"CFG: size: {len(data)} name: {name}")
+        for skipped in self.plan.skipped:
+            self._say(f"skip disk '{skipped}' (not in --disks)")
+        volumes: dict[str, tuple[str, int]] = {}
+        targets: dict[int, DeviceTarget] = {}
+        opened: list[VolumeTarget] = []
+        try:
+            for disk in self.plan.disks:
+                storage = self.vms.storages.get(disk.storage)
+                volname = storage.alloc_image(self.vmid, disk.format, disk.size)
+                volid = f"{storage.id}:{volname}"
+                self.state.new_volumes.append(volid)
+                self._record()
+                self._say(
+                    f"DEV: dev_id={disk.dev_id} size: {disk.size} devname: {disk.device} "
+                    f"-> new volume ID is '{volid}'"
+                )
+                path = storage.volume_path(volname)
+                socket = self.node.run_dir / "qmrestore" / f"{self.vmid}-{disk.key}.nbd"
+                target = open_target(path, disk.format, socket)
+                opened.append(target)
+                targets[disk.dev_id] = DeviceTarget(target, disk.size)
+                volumes[disk.key] = (volid, disk.size)
+            self._copy(targets)
+            for target in opened:
+                target.close()
+            opened.clear()
+        finally:
+            for target in opened:
+                target.abort()
+        return volumes
+
+    def _copy(self, targets: dict[int, DeviceTarget]) -> None:
+        total = sum(d.size for d in self.plan.header.devices if not d.is_vmstate)
+        progress = Progress(total, self._say)
+        copy = ArchiveCopy(targets, progress, Throttle(self.opts.bwlimit * 1024))
+        with open_reader(self.plan.archive) as stream:
+            copy.run(VmaReader(stream))
+        sparse = total - copy.written
+        share = sparse * 100 / total if total else 0.0
+        self._say(
+            f"total bytes read {total}, sparse bytes {sparse} ({share:.0f}%), "
+            f"written {human(copy.written)}"
+        )
+
+    def _final_config(self, volumes: dict[str, tuple[str, int]]) -> tuple[VmConfig, list[str]]:
+        if self.existing is not None and self.opts.disks is not None:
+            return replace_disks(self.existing, volumes)
+        config = restored_config(self.plan.config, volumes, self.opts.unique)
+        if self.existing is not None:
+            return merge_over_existing(config, self.existing, set(volumes))
+        return config, []
+
+    def _free_old(self, volume: str) -> None:
+        try:
+            self.vms.disks.free(volume)
+            self._say(f"freed old volume '{volume}'")
+        except RespaldoError as err:
+            self._say(f"WARN: could not free old volume '{volume}': {err}")
+
+
+def undo(node: Node, state: RestoreState) -> list[str]:
+    """Free the new volumes, put the config back as it was; never raises."""
+    notes = []
+    vms = VmManager(node)
+    for volume in state.new_volumes:
+        try:
+            vms.disks.free(volume)
+            notes.append(f"freed new volume '{volume}'")
+        except RespaldoError as err:
+            notes.append(f"could not free new volume '{volume}': {err}")
+    path = vms.store.path(state.vmid)
+    if state.created_config:
+        path.unlink(missing_ok=True)
+        notes.append(f"removed the configuration of VM {state.vmid} (restore did not finish)")
+    elif state.old_config is not None:
+        atomic_write_text(path, state.old_config)
+        notes.append(f"put back the previous configuration of VM {state.vmid}")
+    _state_path(node, state.vmid).unlink(missing_ok=True)
+    _stop_nbd_servers(node, state.vmid, notes)
+    return notes
+
+
+def _stop_nbd_servers(node: Node, vmid: int, notes: list[str]) -> None:
+    """qemu-nbd servers of a killed worker still run (they fork off): end them."""
+    for pidfile in (node.run_dir / "qmrestore").glob(f"{vmid}-*.pid"):
+        socket = pidfile.with_suffix(".nbd")
+        try:
+            pid = int(pidfile.read_text().strip())
+            if str(socket).encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                process.kill(pid)
+                notes.append(f"stopped qemu-nbd {pid} serving {socket.name}")
+        except (OSError, ValueError, RespaldoError):
+            pass  # gone already
+        pidfile.unlink(missing_ok=True)
+        socket.unlink(missing_ok=True)
+
+
+def recover_worker(node: Node, pid: int) -> list[str]:
+    """Undo what a killed restore worker ``pid`` left."""
+    notes: list[str] = []
+    folder = node.run_dir / "qmrestore"
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            state = RestoreState(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            continue
+        if state.pid == pid:
+            notes += undo(node, state)
+    return notes
