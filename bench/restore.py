@@ -48,15 +48,24 @@ def baseline(archive: Path, size: int, tmp: Path) -> float:
     pidfile = tmp / "target.pid"
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(target), str(size)], check=True)
     subprocess.run(
-        ["qemu-nbd", "--fork", f"--pid-file={pidfile}", "-f", "qcow2", "-k", str(sock),
-         str(target)],
+        [
+            "qemu-nbd",
+            "--fork",
+            f"--pid-file={pidfile}",
+            "-f",
+            "qcow2",
+            "-k",
+            str(sock),
+            str(target),
+        ],
         check=True,
     )
     try:
         start = time.perf_counter()
         subprocess.run(
             f"zstd -q -dc {archive} | nbdcopy - 'nbd+unix:///?socket={sock}'",
-            shell=True, check=True,
+            shell=True,
+            check=True,
         )
         return time.perf_counter() - start
     finally:
@@ -67,8 +76,16 @@ def baseline(archive: Path, size: int, tmp: Path) -> float:
 
 def respaldo_restore(node: Node, archive: Path) -> tuple[float, float]:
     seconds, rss = run_measured(
-        [sys.executable, "-m", "respaldo.cli.main", "qmrestore", str(archive), "950",
-         "--storage", "local"],
+        [
+            sys.executable,
+            "-m",
+            "respaldo.cli.main",
+            "qmrestore",
+            str(archive),
+            "950",
+            "--storage",
+            "local",
+        ],
         env=node.env,
     )
     node.respaldo("qm", "destroy", "950")
@@ -93,13 +110,14 @@ def main() -> None:
             rss_values.append(rss)
         base, best = min(base_times), min(ours)
         archive_mib = archive.stat().st_size / MIB
-    print(f"archive: {archive_mib:.0f} MiB zstd of a {args.size_gib:g} GiB disk; "
-          f"best of {args.rounds}")
+    print(
+        f"archive: {archive_mib:.0f} MiB zstd of a {args.size_gib:g} GiB disk; "
+        f"best of {args.rounds}"
+    )
     print("| measurement | time (s) | MB/s (virtual size) | peak RSS (MiB) |")
     print("|---|---|---|---|")
     print(f"| baseline: zstd -d \\| nbdcopy to qcow2 | {base:.2f} | {size / base / 1e6:.0f} | - |")
-    print(f"| respaldo qmrestore | {best:.2f} | {size / best / 1e6:.0f} | "
-          f"{max(rss_values):.0f} |")
+    print(f"| respaldo qmrestore | {best:.2f} | {size / best / 1e6:.0f} | {max(rss_values):.0f} |")
     print(f"ratio respaldo / baseline: {best / base:.2f} (target <= 1.00)")
 
 
