@@ -9,6 +9,7 @@ from pathlib import Path
 from respaldo.config.propstring import format_size, parse_size
 from respaldo.config.vmconfig import Drive
 from respaldo.errors import InputError, NoSuchVolume
+from respaldo.qemu import img
 from respaldo.qemu.cmdline import ResolvedDrive
 from respaldo.storage.registry import StorageRegistry
 from respaldo.storage.volid import parse_volid
@@ -110,6 +111,10 @@ class DiskManager:
         return resolved
 
     def size_of(self, volume: str) -> int:
+        """Virtual size in bytes of a volume id or an image path."""
+        if volume.startswith("/"):
+            path, _ = self.volume_path(volume)
+            return img.info(path).virtual_size
         volid = parse_volid(volume)
         return self.storages.get(volid.storage).volume_size(volid.volname)
 

@@ -1,16 +1,28 @@
-"""Storage management: the service behind ``respaldo pvesm ...`` and ``/nodes/{node}/storage``."""
+"""Storage management: the service behind ``respaldo pvesm ...`` and ``/nodes/{node}/storage``.
+
+Backups are volumes too (``<storage>:backup/<file>``): they are listed with the disk images,
+their configuration is read from the archive header alone (``extractconfig``), their notes and
+protection are set with :meth:`StorageManager.set_backup`, and freeing one removes its log, notes
+and digest beside it, never a protected one.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from respaldo.archive.compress import open_reader
+from respaldo.archive.vma import read_header
 from respaldo.config.propstring import parse_size
-from respaldo.errors import ConflictError, NoSuchVolume
+from respaldo.errors import ArchiveError, ConflictError, InputError, NoSuchVolume
 from respaldo.node import Node
 from respaldo.services.vmstore import VmStore
+from respaldo.storage.backups import DirBackupStore, parse_backup_name
 from respaldo.storage.base import StorageStatus, VolumeInfo
+from respaldo.storage.dirstorage import BACKUP_PREFIX, backup_volume
 from respaldo.storage.registry import StorageRegistry
 from respaldo.storage.volid import check_vmid, parse_volid
+
+_BACKUP_VOLID = "'<storage>:backup/<file name>'"
 
 
 class StorageManager:
@@ -26,6 +38,13 @@ class StorageManager:
     def list(
         self, storage: str, content: str | None = None, vmid: int | None = None
     ) -> list[VolumeInfo]:
+        """Disk images, then backups newest first (only those when ``content`` says so).
+
+        Without ``content`` a storage that does not hold backups lists none; ``content='backup'``
+        on it is an InputError.
+        """
+        if vmid is not None:
+            check_vmid(vmid)
         return self.registry.get(storage).list_volumes(vmid=vmid, content=content)
 
     def add_dir(self, storage: str, path: str, content: str | None = None) -> None:
@@ -59,7 +78,13 @@ class StorageManager:
         return None
 
     def free(self, volid: str) -> None:
+        """Delete a volume. A backup goes with its ``.log``, ``.notes`` and digest sidecar;
+        a protected backup is refused (ConflictError), as is a disk image a VM still uses."""
         parsed = parse_volid(volid)
+        if parsed.volname.startswith(BACKUP_PREFIX):
+            store, filename = self._backup(volid)
+            store.remove(filename)
+            return
         user = self._user_of(volid)
         if user is not None:
             raise ConflictError(f"volume '{volid}' is still in use by {user}")
@@ -72,3 +97,70 @@ class StorageManager:
         parsed = parse_volid(volid)
         plugin = self.registry.get(parsed.storage)
         return plugin.volume_path(parsed.volname)
+
+    # -- backups ----------------------------------------------------------------------------
+
+    def _backup(self, volid: str) -> tuple[DirBackupStore, str]:
+        """The store and file name of a backup volume id; InputError for any other volume.
+
+        The storage does not need ``backup`` in its content: as in Proxmox, a backup named by
+        its volume id stays readable, changeable and removable.
+        """
+        parsed = parse_volid(volid)
+        if not parsed.volname.startswith(BACKUP_PREFIX):
+            raise InputError("volume", volid, f"not a backup volume (expected {_BACKUP_VOLID})")
+        plugin = self.registry.get(parsed.storage)
+        return plugin.backups(check_content=False), plugin.backup_filename(parsed.volname)
+
+    def backup(self, volid: str) -> VolumeInfo:
+        """One backup as its listing row; NoSuchVolume when the archive is not there."""
+        store, filename = self._backup(volid)
+        return backup_volume(store.get(filename))
+
+    def set_backup(
+        self, volid: str, notes: str | None = None, protected: bool | None = None
+    ) -> VolumeInfo:
+        """Set a backup's notes (an empty string removes them) and/or its protection.
+
+        Returns the backup's listing row after the change.
+        """
+        if notes is None and protected is None:
+            raise InputError(
+                "notes/protected", None, "nothing to change: give notes, protected (0|1) or both"
+            )
+        store, filename = self._backup(volid)
+        store.get(filename)  # NoSuchVolume before anything changes
+        if notes is not None:
+            store.set_notes(filename, notes)
+        if protected is not None:
+            store.set_protected(filename, protected)
+        return backup_volume(store.get(filename))
+
+    def extract_config(self, archive: str) -> str:
+        """The ``qemu-server.conf`` inside a VMA backup, read from the archive header only.
+
+        ``archive`` is a backup volume id or the path of an archive file (as Proxmox's
+        ``extractconfig`` accepts). The compression is detected from the content, and nothing
+        past the header is decompressed, so a huge archive takes no longer than a small one.
+        """
+        if archive.startswith(("/", ".")):
+            path = self.registry.archive_path(archive)
+        else:
+            store, filename = self._backup(archive)
+            name = parse_backup_name(filename)
+            if name is not None and name.archive_format != "vma":
+                raise InputError(
+                    "volume",
+                    archive,
+                    f"a {name.subtype} {name.format} archive; extractconfig reads the VMA "
+                    "archives of VMs (vzdump-qemu-...vma[.zst|.gz|.lzo])",
+                )
+            path = store.path(filename)
+            if not path.is_file():
+                raise NoSuchVolume(archive)
+        try:
+            with open_reader(path) as stream:
+                header = read_header(stream)
+            return header.config_text()
+        except ArchiveError as err:
+            raise ArchiveError(f"cannot read the configuration in '{archive}': {err}") from err

@@ -126,7 +126,10 @@ class GuestBackup:
             pending.abort()
             raise
         self._record(dat=None)
-        write_sidecar(self.store.digest_path(filename), digests)
+        try:
+            write_sidecar(self.store.digest_path(filename), digests)
+        except OSError as err:
+            self.log.warn(f"archive written, but not its digest file: {err}")
         size = self.store.path(filename).stat().st_size
         self.log.info(f"archive file size: {human(size)}")
         return GuestOutcome(volid, filename, size, self.store.log_path(filename))
@@ -151,7 +154,7 @@ class GuestBackup:
                 self.log.info(f"exclude disk '{drive.key}' '{drive.volume}' (backup=0)")
                 continue
             _, fmt = self.vms.disks.volume_path(drive.volume, drive.key)
-            size = self.vms.disks.size_of(drive.volume) if ":" in drive.volume else 0
+            size = self.vms.disks.size_of(drive.volume)
             self.log.info(f"include disk '{drive.key}' '{drive.volume}' {human(size)}")
             included.append(IncludedDisk(drive, fmt, size))
         if not included:

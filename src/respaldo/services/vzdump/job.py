@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from collections.abc import Callable, Mapping
@@ -12,6 +13,7 @@ from respaldo.config.keyvalue import read_keyvalue
 from respaldo.errors import InputError, NoSuchVM, RespaldoError
 from respaldo.node import Node
 from respaldo.notify.mail import send_job_mail
+from respaldo.qemu.runner import binary, run
 from respaldo.services.jobresult import GuestResult, JobResult
 from respaldo.services.prune import PruneOptions, format_prune_backups, parse_prune_backups, prune
 from respaldo.services.vmstore import VmStore
@@ -89,6 +91,7 @@ class VzdumpJob:
         clock = time.monotonic()
         result = JobResult(self.node.name, started, 0.0, [])
         self._say(f"starting new backup job: {self.opts.command_line()}")
+        self._set_io_priority()
         try:
             self.hooks("job-init")
             self.hooks("job-start")
@@ -108,6 +111,15 @@ class VzdumpJob:
         )
         self._mail(result)
         return result
+
+    def _set_io_priority(self) -> None:
+        """Proxmox's ionice: 0..7 best-effort priority, 8 the idle class (for this process)."""
+        level = self.opts.ionice
+        argv = ["-c", "3"] if level >= 8 else ["-c", "2", "-n", str(level)]
+        try:
+            run([binary("ionice"), *argv, "-p", str(os.getpid())], timeout=10)
+        except RespaldoError as err:
+            self._say(f"WARN: could not set the I/O priority: {err}")
 
     def _abort_hook(self) -> None:
         try:
