@@ -12,6 +12,11 @@ digest; zero blocks cost nothing. The sidecar is ``<archive file name>.digest.js
                   "sha256": "..."}]}
 
 Proxmox ignores the file, so archives stay readable there.
+
+The writer feeds :meth:`SparseDigest.add` the mask and blocks it stores. A reader, which sees
+whole clusters, feeds :meth:`SparseDigest.add_cluster`: the mask is recomputed from the content
+(whatever mask the archive stored), so any archive of the same disk data gives the same digest.
+:func:`compare_digest` states whether a recomputed digest matches the sidecar's.
 """
 
 from __future__ import annotations
@@ -30,6 +35,11 @@ SIDECAR_SUFFIX = ".digest.json"
 _CLUSTER_KEY = struct.Struct(">QH")
 BLOCK_SIZE = 4096
 BLOCKS_PER_CLUSTER = 16
+CLUSTER_SIZE = BLOCK_SIZE * BLOCKS_PER_CLUSTER
+FULL_MASK = (1 << BLOCKS_PER_CLUSTER) - 1
+_ZERO_BLOCK = bytes(BLOCK_SIZE)
+_ZERO_CLUSTER = bytes(CLUSTER_SIZE)
+_BLOCK_OFFSETS = tuple(range(0, CLUSTER_SIZE, BLOCK_SIZE))
 
 
 @dataclass
@@ -66,6 +76,24 @@ class SparseDigest:
             self._hash.update(block)
             self.data_bytes += len(block)
 
+    def add_cluster(self, cluster_no: int, data: bytes | None) -> int:
+        """A whole cluster as a reader sees it (None: all zero); returns its non-zero mask.
+
+        Data shorter than 64 KiB (the end of a device) counts as zero-padded. A full cluster
+        is hashed in one piece: the same bytes as its 16 blocks one after the other.
+        """
+        if data is None:
+            return 0
+        if len(data) != CLUSTER_SIZE:
+            data = bytes(data[:CLUSTER_SIZE]) + _ZERO_CLUSTER[len(data) :]
+        mask = cluster_mask(data)
+        if mask == FULL_MASK:
+            self.add(cluster_no, mask, (data,))
+        elif mask:
+            view = memoryview(data)
+            self.add(cluster_no, mask, (view[o : o + BLOCK_SIZE] for o in _set_blocks(mask)))
+        return mask
+
     def skip(self, last_cluster: int) -> None:
         """Zero clusters up to ``last_cluster``: nothing to hash, but the order moves on."""
         self._advance(last_cluster)
@@ -74,6 +102,49 @@ class SparseDigest:
         if not self.in_order:
             raise ArchiveError(f"device {self.name}: clusters out of order, no digest")
         return DeviceDigest(self.name, self.size, self.data_bytes, self._hash.hexdigest())
+
+
+def cluster_mask(cluster: bytes) -> int:
+    """Bit j set when 4 KiB block j of a 64 KiB cluster is not all zero (compared in C)."""
+    if cluster == _ZERO_CLUSTER:
+        return 0
+    mask = 0
+    for j, off in enumerate(_BLOCK_OFFSETS):
+        if not cluster.startswith(_ZERO_BLOCK, off):
+            mask |= 1 << j
+    return mask
+
+
+def _set_blocks(mask: int) -> list[int]:
+    """Byte offsets inside the cluster of the blocks whose bit is set."""
+    return [off for j, off in enumerate(_BLOCK_OFFSETS) if mask >> j & 1]
+
+
+def block_runs(mask: int) -> list[tuple[int, int]]:
+    """The set bits of a mask as ``(start, end)`` byte ranges of consecutive blocks."""
+    runs: list[tuple[int, int]] = []
+    j = 0
+    while j < BLOCKS_PER_CLUSTER:
+        if mask >> j & 1:
+            k = j + 1
+            while k < BLOCKS_PER_CLUSTER and mask >> k & 1:
+                k += 1
+            runs.append((j * BLOCK_SIZE, k * BLOCK_SIZE))
+            j = k
+        else:
+            j += 1
+    return runs
+
+
+def compare_digest(expected: DeviceDigest, actual: DeviceDigest) -> str | None:
+    """None when ``actual`` (recomputed from the archive) matches the sidecar, else why not."""
+    if expected.size != actual.size:
+        return f"size {actual.size} differs from the sidecar's {expected.size}"
+    if expected.data_bytes != actual.data_bytes:
+        return f"{actual.data_bytes} data bytes, the sidecar says {expected.data_bytes}"
+    if expected.sha256 != actual.sha256:
+        return f"sha256 {actual.sha256} differs from the sidecar's {expected.sha256}"
+    return None
 
 
 def sidecar_path(archive: Path) -> Path:
@@ -91,5 +162,5 @@ def read_sidecar(path: Path) -> list[DeviceDigest]:
         if data.get("scheme") != SCHEME:
             raise ArchiveError(f"{path}: unknown digest scheme {data.get('scheme')!r}")
         return [DeviceDigest(**d) for d in data["devices"]]
-    except (OSError, ValueError, TypeError, KeyError) as err:
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
         raise ArchiveError(f"{path}: not a readable digest file: {err}") from err

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from respaldo.cli import pvesm, qm, qmrestore, vzdump
+from respaldo.cli import pvesm, qm, qmrestore, vma, vzdump
 from respaldo.errors import RespaldoError
 from respaldo.node import Node
 
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     pvesm.register(sub)
     vzdump.register(sub)
     qmrestore.register(sub)
+    vma.register(sub)
     return parser
 
 
