@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import asdict
 
 from respaldo.cli.output import FORMATS, emit, print_table
@@ -78,6 +79,16 @@ def cmd_path(args: argparse.Namespace, node: Node) -> None:
     print(StorageManager(node).path(args.volume))
 
 
+def cmd_extractconfig(args: argparse.Namespace, node: Node) -> None:
+    text = StorageManager(node).extract_config(args.volume)
+    sys.stdout.write(text if not text or text.endswith("\n") else text + "\n")
+
+
+def cmd_set(args: argparse.Namespace, node: Node) -> None:
+    protected = None if args.protected is None else args.protected == "1"
+    StorageManager(node).set_backup(args.volume, notes=args.notes, protected=protected)
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pvesm = sub.add_parser("pvesm", help="manage storages and volumes")
     verbs = pvesm.add_subparsers(dest="verb", required=True, metavar="COMMAND")
@@ -87,7 +98,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--output-format", choices=FORMATS, default="text")
     p.set_defaults(func=cmd_status)
 
-    p = verbs.add_parser("list", help="list the volumes of a storage")
+    p = verbs.add_parser("list", help="list the volumes of a storage (backups newest first)")
     p.add_argument("storage")
     p.add_argument("--content", choices=("images", "iso", "backup"))
     p.add_argument("--vmid")
@@ -113,10 +124,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--format", choices=("qcow2", "raw"))
     p.set_defaults(func=cmd_alloc)
 
-    p = verbs.add_parser("free", help="delete a volume")
+    p = verbs.add_parser(
+        "free", help="delete a volume (a backup with its log, notes and digest; not if protected)"
+    )
     p.add_argument("volume")
     p.set_defaults(func=cmd_free)
 
     p = verbs.add_parser("path", help="the file path of a volume")
     p.add_argument("volume")
     p.set_defaults(func=cmd_path)
+
+    p = verbs.add_parser(
+        "extractconfig", help="print the VM configuration stored in a backup archive"
+    )
+    p.add_argument("volume", help="<storage>:backup/<file>, or the path of an archive")
+    p.set_defaults(func=cmd_extractconfig)
+
+    p = verbs.add_parser("set", help="set the notes or the protection of a backup")
+    p.add_argument("volume", help="<storage>:backup/<file>")
+    p.add_argument("--notes", help="the notes (the listing shows the first line); '' removes them")
+    p.add_argument("--protected", choices=("0", "1"), help="1: the backup cannot be removed")
+    p.set_defaults(func=cmd_set)

@@ -25,12 +25,23 @@ class StorageStatus:
 
 @dataclass(frozen=True)
 class VolumeInfo:
+    """One row of a storage's content listing, with the field names of Proxmox's API.
+
+    ``size`` is the virtual size of a disk image and the file size of a backup. The fields
+    after ``used`` are set for backups only: ``ctime`` (epoch seconds), ``notes`` (first line),
+    ``protected`` and ``subtype`` (``qemu``, ``lxc`` or ``openvz``).
+    """
+
     volid: str
     format: str
     content: str
     size: int
     vmid: int | None
     used: int = 0
+    ctime: int | None = None
+    notes: str | None = None
+    protected: bool = False
+    subtype: str | None = None
 
 
 class Storage(Protocol):

@@ -9,10 +9,12 @@ from pathlib import Path
 
 from respaldo.errors import ConflictError, InputError, NoSuchVolume, StorageError
 from respaldo.qemu import img
-from respaldo.storage.base import StorageStatus, VolumeInfo
+from respaldo.storage.backups import BackupInfo, DirBackupStore, parse_backup_name
+from respaldo.storage.base import CONTENT_TYPES, StorageStatus, VolumeInfo
 from respaldo.storage.volid import IMAGE_NAME
 
 _DISK_NUMBER = re.compile(r"^vm-\d+-disk-(\d+)\.")
+BACKUP_PREFIX = "backup/"
 
 
 def _plain_name(volname: str, prefix: str) -> str:
@@ -20,6 +22,22 @@ def _plain_name(volname: str, prefix: str) -> str:
     if not name or "/" in name or name.startswith("."):
         raise InputError("volume", volname, f"expected '{prefix}<file name>'")
     return name
+
+
+def backup_volume(info: BackupInfo) -> VolumeInfo:
+    """A backup as a row of the content listing (``used`` is the file size, as ``size``)."""
+    return VolumeInfo(
+        volid=info.volid,
+        format=info.format,
+        content="backup",
+        size=info.size,
+        vmid=info.vmid,
+        used=info.size,
+        ctime=info.ctime,
+        notes=info.notes,
+        protected=info.protected,
+        subtype=info.subtype,
+    )
 
 
 class DirStorage:
@@ -63,11 +81,37 @@ class DirStorage:
             )
         return int(owner), match.group(2)
 
+    def backups(self, *, check_content: bool = True) -> DirBackupStore:
+        """The backups in ``dump/``; InputError when the storage does not hold backups.
+
+        ``check_content=False`` is for a backup named by its volume id: as in Proxmox, it can
+        still be read, changed and removed after ``backup`` left the storage's content.
+        """
+        if check_content and "backup" not in self.content:
+            raise InputError(
+                "storage",
+                self.id,
+                f"does not hold backups (content: {','.join(self.content)})",
+            )
+        return DirBackupStore(self.id, self.dump_dir)
+
+    def backup_filename(self, volname: str) -> str:
+        """The archive file name of ``backup/<file>``; InputError unless it names a backup."""
+        filename = _plain_name(volname, BACKUP_PREFIX)
+        if parse_backup_name(filename) is None:
+            raise InputError(
+                "volume",
+                f"{self.id}:{volname}",
+                "not a backup archive name (expected "
+                "backup/vzdump-qemu-<vmid>-YYYY_MM_DD-HH_MM_SS.vma[.zst|.gz|.lzo])",
+            )
+        return filename
+
     def volume_path(self, volname: str) -> Path:
         if volname.startswith("iso/"):
             return self.path / "template" / "iso" / _plain_name(volname, "iso/")
-        if volname.startswith("backup/"):
-            return self.dump_dir / _plain_name(volname, "backup/")
+        if volname.startswith(BACKUP_PREFIX):
+            return self.dump_dir / self.backup_filename(volname)
         vmid, _ = self._parse_image_volname(volname)
         return self.images_dir / str(vmid) / volname.partition("/")[2]
 
@@ -109,6 +153,10 @@ class DirStorage:
         return volname
 
     def free_image(self, volname: str) -> None:
+        """Delete a volume. A backup goes with its log, notes and digest, unless protected."""
+        if volname.startswith(BACKUP_PREFIX):
+            self.backups(check_content=False).remove(self.backup_filename(volname))
+            return
         path = self.volume_path(volname)
         try:
             path.unlink()
@@ -132,10 +180,23 @@ class DirStorage:
     # -- listing, status ------------------------------------------------------------------
 
     def list_volumes(self, vmid: int | None = None, content: str | None = None) -> list[VolumeInfo]:
+        """Disk images (by VMID and name), then backups (newest first).
+
+        Without ``content`` the backups are listed when the storage holds backups; asking for
+        ``backup`` on a storage that does not hold them is an InputError.
+        """
+        if content is not None and content not in CONTENT_TYPES:
+            raise InputError("content", content, f"expected one of {', '.join(CONTENT_TYPES)}")
         volumes: list[VolumeInfo] = []
         if content in (None, "images") and self.images_dir.is_dir():
             volumes.extend(self._list_images(vmid))
+        if content == "backup" or (content is None and "backup" in self.content):
+            volumes.extend(self._list_backups(self.backups(), vmid))
         return volumes
+
+    @staticmethod
+    def _list_backups(store: DirBackupStore, vmid: int | None) -> list[VolumeInfo]:
+        return [backup_volume(info) for info in store.list(vmid)]
 
     def _list_images(self, vmid: int | None) -> list[VolumeInfo]:
         result = []
