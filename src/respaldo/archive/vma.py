@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Final, Protocol
 
+from respaldo.archive.background import BackgroundWorker
 from respaldo.archive.digest import DeviceDigest, SparseDigest
 from respaldo.errors import ArchiveError, RespaldoError
 
@@ -568,6 +569,8 @@ class VmaWriter:
         self._digests = (
             {d.dev_id: SparseDigest(d.name, d.size) for d in self.header.devices} if digests else {}
         )
+        # Hashing runs beside the stream (the GIL is released in SHA-256 of large buffers).
+        self._hasher = BackgroundWorker("vma-digest") if digests else None
         self._emit(head)
 
     def __enter__(self) -> VmaWriter:
@@ -583,7 +586,7 @@ class VmaWriter:
         if exc_type is None:
             self.close()
         else:
-            self._closed = True
+            self.abort()
 
     def _device(self, dev_id: int) -> _WriteDevice:
         if self._closed:
@@ -616,8 +619,8 @@ class VmaWriter:
         self.bytes_zero += valid - _stored_device_bytes(mask, valid)
         self._entries.append(mask << 48 | dev_id << 32 | cluster_no)
         self._pieces.extend(blocks)
-        if self._digests:
-            self._digests[dev_id].add(cluster_no, mask, blocks)
+        if self._hasher is not None:
+            self._hasher.submit(self._digests[dev_id].add, cluster_no, mask, blocks)
         self._blocks += mask.bit_count()
         if len(self._entries) >= MAX_CLUSTERS_PER_EXTENT:
             self._flush()
@@ -644,8 +647,8 @@ class VmaWriter:
         if dup is not None:
             raise ArchiveError(_duplicate_message(dup, dev.dev.name))
         nbytes = (count - 1) * CLUSTER_SIZE + last_valid
-        if self._digests:
-            self._digests[dev_id].skip(first + count - 1)
+        if self._hasher is not None:
+            self._hasher.submit(self._digests[dev_id].skip, first + count - 1)
         self.bytes_total += nbytes
         self.bytes_zero += nbytes
         base = dev_id << 32
@@ -677,8 +680,16 @@ class VmaWriter:
         self._out.write(data)
         self.bytes_written += len(data)
 
+    def abort(self) -> None:
+        """Discard the archive being written (a failed backup); never raises."""
+        self._closed = True
+        if self._hasher is not None:
+            self._hasher.abort()
+
     def device_digests(self) -> list[DeviceDigest]:
         """The data digest of each device (see digest.py); needs ``digests=True``."""
+        if self._hasher is not None:
+            self._hasher.finish()
         return [d.result() for d in self._digests.values()]
 
     def close(self) -> None:

@@ -20,6 +20,7 @@ class WriteBehind:
         self.fd = fd
         self.step = step
         self._since = 0
+        self._windows = [0, 0]  # file offsets of the last two pushes
 
     def advance(self, nbytes: int) -> None:
         """Count bytes handed towards the file; every ``step`` bytes, push them out."""
@@ -29,5 +30,14 @@ class WriteBehind:
             self.push()
 
     def push(self) -> None:
+        """Write back what was written since the push before last, drop what is clean.
+
+        Pages still under writeback are not dropped by the kernel, so each range is advised
+        twice: once to start its writeback, once more a step later to drop it.
+        """
         with contextlib.suppress(OSError):  # advice only: ignoring it loses nothing
-            os.posix_fadvise(self.fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            end = os.lseek(self.fd, 0, os.SEEK_CUR)
+            start = self._windows[0]
+            if end > start:
+                os.posix_fadvise(self.fd, start, end - start, os.POSIX_FADV_DONTNEED)
+            self._windows = [self._windows[1], end]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from respaldo.archive import compress
+from respaldo.archive.background import BackgroundStream
 from respaldo.archive.digest import DeviceDigest, write_sidecar
 from respaldo.archive.vma import DeviceSink, VmaWriter
 from respaldo.config.vmconfig import Drive, VmConfig
@@ -250,7 +251,10 @@ class GuestBackup:
         configs = {"qemu-server.conf": conf_text.encode()}
         devices = [(f"drive-{d.drive.key}", d.size) for d in disks]
         threads = compress.zstd_threads(self.opts.zstd)
-        writer = compress.open_writer(out, self.opts.compress, threads)
+        compressor = compress.open_writer(out, self.opts.compress, threads)
+        # Compression runs in its own thread, beside the extent assembly of this one.
+        writer = BackgroundStream(compressor)
+        vma: VmaWriter | None = None
         try:
             vma = VmaWriter(writer, configs, devices, digests=True)
             throttle = Throttle(self.opts.bwlimit * 1024)
@@ -262,9 +266,11 @@ class GuestBackup:
             vma.close()
             writer.close()
         except BaseException:
+            if vma is not None:
+                vma.abort()
             writer.abort()
             raise
-        progress.finish(vma.bytes_zero, writer.bytes_out)
+        progress.finish(vma.bytes_zero, compressor.bytes_out)
         return vma.device_digests()
 
     def _copy_disk(
