@@ -10,7 +10,8 @@ from typing import Any, TextIO
 FORMATS = ("text", "json", "json-pretty")
 
 
-def print_json(data: Any, pretty: bool, out: TextIO = sys.stdout) -> None:
+def print_json(data: Any, pretty: bool, out: TextIO | None = None) -> None:
+    out = out or sys.stdout  # looked up at call time, so redirected output is honoured
     out.write(json.dumps(data, indent=2 if pretty else None, sort_keys=True) + "\n")
 
 
@@ -18,9 +19,10 @@ def print_table(
     headers: Sequence[str],
     rows: Sequence[Sequence[object]],
     right: Sequence[bool] | None = None,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> None:
     """Columns as wide as their widest cell; numbers right-aligned where ``right`` says."""
+    out = out or sys.stdout  # looked up at call time, so redirected output is honoured
     cells = [[str(c) for c in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     align = right or [False] * len(headers)

@@ -66,14 +66,7 @@ class StorageRegistry:
 
     def backup_store(self, storage_id: str) -> DirBackupStore:
         """The backups of a storage; InputError when the storage does not hold backups."""
-        storage = self.get(storage_id)
-        if "backup" not in storage.content:
-            raise InputError(
-                "storage",
-                storage_id,
-                f"does not hold backups (content: {','.join(storage.content)})",
-            )
-        return DirBackupStore(storage.id, storage.dump_dir)
+        return self.get(storage_id).backups()
 
     def archive_path(self, archive: str) -> Path:
         """A backup given as a volume id (``local:backup/<file>``) or as a file path."""
@@ -85,8 +78,10 @@ class StorageRegistry:
         volid = parse_volid(archive, "archive")
         if not volid.volname.startswith("backup/"):
             raise InputError("archive", archive, "expected '<storage>:backup/<file>' or a path")
-        store = self.backup_store(volid.storage)
-        path = store.path(volid.volname.removeprefix("backup/"))
+        # As in Proxmox, a backup named by its volume id stays readable even after the
+        # storage's content no longer lists 'backup'.
+        storage = self.get(volid.storage)
+        path = storage.backups(check_content=False).path(storage.backup_filename(volid.volname))
         if not path.is_file():
             raise NoSuchVolume(archive)
         return path
