@@ -138,7 +138,8 @@ def test_backup_of_a_running_vm(cli: Cli, tmp_path: Path, mode: str, compress: s
         "include disk 'sata1'",
         "exclude disk 'scsi2' 'local:100/vm-100-disk-2.qcow2' (backup=0)",
         "exclude disk 'ide2' 'none' (CD-ROM)",
-        "100% (",
+        "virtio0: 100% (",
+        "sata1: 100% (",
         "Finished Backup of VM 100",
     ):
         assert line in log, line

@@ -23,9 +23,14 @@ def duration(seconds: float) -> str:
 
 
 class Progress:
-    def __init__(self, total: int, emit: Callable[[str], None]) -> None:
+    def __init__(
+        self, total: int, emit: Callable[[str], None], label: str = "", quiet: bool = False
+    ) -> None:
+        """``label`` prefixes each progress line (a disk's name); ``quiet`` only counts."""
         self.total = total
         self.emit = emit
+        self.label = f"{label}: " if label else ""
+        self.quiet = quiet
         self.done = 0
         self.read = 0
         self.started = time.monotonic()
@@ -38,6 +43,8 @@ class Progress:
         now = time.monotonic()
         percent = self.done * 100 // self.total if self.total else 100
         due = now - self._last_report >= REPORT_INTERVAL and percent != self._last_percent
+        if self.quiet:
+            return
         if due or (self.done >= self.total and self._last_percent != 100):
             self._report(now, percent)
 
@@ -48,8 +55,8 @@ class Progress:
         rate = self.done / elapsed
         eta = (self.total - self.done) / rate if rate else 0.0
         self.emit(
-            f"{percent:3d}% ({human(self.done)} of {human(self.total)}) in {duration(elapsed)}, "
-            f"read: {human(self.read / elapsed)}/s, ETA {duration(eta)}"
+            f"{self.label}{percent:3d}% ({human(self.done)} of {human(self.total)}) "
+            f"in {duration(elapsed)}, read: {human(self.read / elapsed)}/s, ETA {duration(eta)}"
         )
 
     def finish(self, zero_bytes: int, written: int) -> None:

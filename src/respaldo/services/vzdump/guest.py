@@ -259,7 +259,7 @@ class GuestBackup:
             vma = VmaWriter(writer, configs, devices, digests=True)
             throttle = Throttle(self.opts.bwlimit * 1024)
             total = sum(d.size for d in disks)
-            progress = Progress(total, self.log.info)
+            progress = Progress(total, self.log.info, quiet=True)  # the totals at the end
             behind = WriteBehind(out.fileno())
             for dev_id, disk in enumerate(disks, start=1):
                 self._copy_disk(vma, dev_id, disk, progress, throttle, behind)
@@ -283,6 +283,7 @@ class GuestBackup:
         behind: WriteBehind,
     ) -> None:
         sink = DeviceSink(vma, dev_id, disk.size)
+        disk_progress = Progress(disk.size, self.log.info, label=disk.drive.key)
         nbd_socket = Path(self.state.nbd_socket or "")
         with NbdReader(nbd_socket, f"drive-{disk.drive.key}") as reader:
             if reader.size != disk.size:
@@ -297,7 +298,9 @@ class GuestBackup:
                     throttle.take(piece.length)
                     sink.data(piece.offset, piece.data)
                     behind.advance(piece.length)
-                progress.advance(piece.length, read=0 if piece.data is None else piece.length)
+                read = 0 if piece.data is None else piece.length
+                progress.advance(piece.length, read)
+                disk_progress.advance(piece.length, read)
         sink.finish()
 
 
