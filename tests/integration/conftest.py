@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from respaldo.guest.build import GuestImage, build_guest, default_cache_dir
 from respaldo.qemu import process
 
 pytestmark = pytest.mark.qemu
@@ -75,3 +76,16 @@ def cli(tmp_path: Path) -> Iterator[Cli]:
         yield Cli(home, env)
     finally:
         _kill_leftover_qemus(home)
+
+
+@pytest.fixture(scope="session")
+def guest_image(request: pytest.FixtureRequest) -> GuestImage:
+    """The test guest, built once from Debian packages and cached between runs."""
+    env = os.environ.get("RESPALDO_GUEST_CACHE")
+    if env:
+        cache = Path(env)
+    elif getattr(request.config, "cache", None) is not None:
+        cache = request.config.cache.mkdir("respaldo-guest")
+    else:
+        cache = default_cache_dir()
+    return build_guest(cache)
