@@ -174,23 +174,28 @@ class GuestBackup:
 
     def _stop_mode(self, status: VmStatus, disks: list[IncludedDisk]) -> None:
         was_off = status is VmStatus.STOPPED
-        downtime_start = time.monotonic()
+        stopped_at = time.monotonic()
         if not was_off:
             self.hooks("pre-stop", self.mode.value, self.vmid)
             self.log.info("stopping virtual guest")
+            self._record(restart=True)  # from here on, an undo starts the VM again
             clean = self.vms.shutdown(
                 self.vmid, timeout=self.opts.stopwait * 60.0, force_stop=True, skiplock=True
             )
+            stopped_at = time.monotonic()
             if not clean:
                 self.log.warn(f"guest did not shut down within {self.opts.stopwait} min: stopped")
             self.hooks("pre-restart", self.mode.value, self.vmid)
-        self._record(resume=not was_off and status is VmStatus.RUNNING, stop_qemu=was_off)
         self.log.info("starting QEMU paused for the backup")
         self.vms.start(self.vmid, paused=True, skiplock=True)
+        self._record(
+            restart=False, resume=not was_off and status is VmStatus.RUNNING, stop_qemu=was_off
+        )
         self._open_view(disks, freeze=False)
         if self.state.resume:
             self._resume()
-            self.log.info(f"guest downtime: {time.monotonic() - downtime_start:.2f} s")
+            downtime = time.monotonic() - stopped_at
+            self.log.info(f"guest downtime: {downtime:.2f} s (from QEMU's exit to resume)")
         if not was_off:
             self.hooks("post-restart", self.mode.value, self.vmid)
 
@@ -305,37 +310,56 @@ class GuestBackup:
 
 
 class _Freezer:
-    """Freeze and thaw through the guest agent; the freeze time goes to the log."""
+    """Freeze and thaw through the guest agent; the time the guest was frozen goes to the log.
+
+    The agent connection (connect and sync) is made before the freeze and kept for the thaw,
+    and nothing is logged in between, so the guest stays frozen only for the freeze command,
+    the transaction and the thaw command.
+    """
 
     def __init__(self, qga: Path, log: BackupLog, on_freeze: Callable[[], None]) -> None:
         self.qga = qga
         self.log = log
         self.on_freeze = on_freeze
+        self.agent: GuestAgent | None = None
         self.frozen_at = 0.0
+        self.freeze_ms = 0.0
+        self.count = 0
 
     def freeze(self) -> None:
         self.on_freeze()
         self.log.info("issuing guest-agent 'fs-freeze' command")
-        self.frozen_at = time.monotonic()
         try:
-            with GuestAgent(self.qga, timeout=FREEZE_TIMEOUT) as agent:
-                count = agent.freeze(FREEZE_TIMEOUT)
+            self.agent = GuestAgent(self.qga, timeout=FREEZE_TIMEOUT)
+            self.agent.connect()
+            self.frozen_at = time.monotonic()
+            self.count = self.agent.freeze(FREEZE_TIMEOUT)
+            self.freeze_ms = (time.monotonic() - self.frozen_at) * 1000
         except RespaldoError as err:
             # As Proxmox does: the backup goes on, crash-consistent instead of frozen.
             self.log.warn(f"unable to freeze guest filesystems: {err}")
-            return
-        self.log.info(f"froze {count} guest filesystem(s)")
 
     def thaw(self) -> None:
-        self.log.info("issuing guest-agent 'fs-thaw' command")
+        started = time.monotonic()
         try:
-            with GuestAgent(self.qga, timeout=FREEZE_TIMEOUT) as agent:
-                agent.thaw(FREEZE_TIMEOUT)
+            if self.agent is None:
+                self.agent = GuestAgent(self.qga, timeout=FREEZE_TIMEOUT)
+                self.agent.connect()
+            self.agent.thaw(FREEZE_TIMEOUT)
         except RespaldoError as err:
             self.log.error(f"thawing the guest failed: {err}")
             raise
-        frozen_ms = (time.monotonic() - self.frozen_at) * 1000
-        self.log.info(f"guest filesystems were frozen for {frozen_ms:.0f} ms")
+        finally:
+            if self.agent is not None:
+                self.agent.close()
+        done = time.monotonic()
+        self.log.info(f"froze {self.count} guest filesystem(s), then issued 'fs-thaw'")
+        if self.frozen_at:
+            self.log.info(
+                f"guest filesystems were frozen for {(done - self.frozen_at) * 1000:.0f} ms "
+                f"(freeze command {self.freeze_ms:.0f} ms, thaw command "
+                f"{(done - started) * 1000:.0f} ms)"
+            )
 
 
 def _agent_enabled(config: VmConfig) -> bool:

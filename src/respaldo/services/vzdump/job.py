@@ -164,6 +164,19 @@ class VzdumpJob:
 
     def _after_backup(self, vmid: int, name: str, outcome: GuestOutcome, log: BackupLog) -> None:
         store = self.target.store
+        try:
+            self.hooks(
+                "backup-end",
+                self.opts.mode.value,
+                vmid,
+                {"TARGET": str(store.path(outcome.filename))},
+            )
+        except RespaldoError:
+            # A failed backup leaves no archive behind, whichever step failed (its log stays).
+            store.path(outcome.filename).unlink(missing_ok=True)
+            store.digest_path(outcome.filename).unlink(missing_ok=True)
+            log.info(f"removed the archive {outcome.filename}: the backup-end hook failed")
+            raise
         if self.opts.notes_template:
             log.info("adding notes to backup")
             store.set_notes(
@@ -173,12 +186,6 @@ class VzdumpJob:
         if self.opts.protected:
             log.info("marking backup as protected")
             store.set_protected(outcome.filename, True)
-        self.hooks(
-            "backup-end",
-            self.opts.mode.value,
-            vmid,
-            {"TARGET": str(store.path(outcome.filename))},
-        )
         self._prune(vmid, log)
 
     def _retention(self) -> PruneOptions | None:

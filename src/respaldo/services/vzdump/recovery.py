@@ -31,6 +31,7 @@ class BackupState:
     locked: bool = False  # we set ``lock: backup`` in the VM config
     resume: bool = False  # the VM's CPUs are stopped by us: ``cont`` when undoing
     stop_qemu: bool = False  # QEMU was started for the backup (the VM was off)
+    restart: bool = False  # stop mode shut the running VM down: start it again when undoing
     fleecing: bool = False  # fleecing nodes / NBD server may exist
     frozen: bool = False  # a guest-fsfreeze-freeze was sent
     dat: str | None = None  # the partial archive file
@@ -91,6 +92,8 @@ def undo(node: Node, state: BackupState, log: list[str]) -> None:
             log.append(f"could not clean up inside QEMU: {err}")
     if state.stop_qemu and qemu_running:
         _stop(node, state.vmid, log)
+    if state.restart and not qemu_running:
+        _start(node, state.vmid, log)
     _remove_files(state, log)
     if state.locked:
         _unlock(node, state.vmid, log)
@@ -113,6 +116,14 @@ def _stop(node: Node, vmid: int, log: list[str]) -> None:
         log.append("stopped the VM again (it was off before the backup)")
     except RespaldoError as err:
         log.append(f"could not stop the VM: {err}")
+
+
+def _start(node: Node, vmid: int, log: list[str]) -> None:
+    try:
+        VmManager(node).start(vmid, skiplock=True)
+        log.append("started the VM again (stop mode had shut it down)")
+    except RespaldoError as err:
+        log.append(f"could not start the VM again: {err}")
 
 
 def _remove_files(state: BackupState, log: list[str]) -> None:
