@@ -141,6 +141,15 @@ def guest_args(image: GuestImage, workload: bool = True, append: str = "") -> st
     )
 
 
+def install(image: GuestImage, folder: Path) -> GuestImage:
+    """Copies of the kernel and initramfs in ``folder`` (the cache keeps only recent builds)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    kernel, initrd = folder / "vmlinuz", folder / "initrd.img"
+    shutil.copyfile(image.kernel, kernel)
+    shutil.copyfile(image.initrd, initrd)
+    return GuestImage(kernel, initrd)
+
+
 def build_guest(cache_dir: Path | None = None) -> GuestImage:
     """Build the guest (or find it in ``cache_dir``) and return its kernel and initramfs."""
     cache_dir = (cache_dir or default_cache_dir()).absolute()
@@ -598,10 +607,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cache-dir", type=Path, default=None)
     parser.add_argument("--no-workload", action="store_true", help="boot to an idle guest")
+    parser.add_argument(
+        "--install-dir",
+        type=Path,
+        help="copy kernel and initramfs here (a VM should not depend on the cache's contents)",
+    )
     options = parser.parse_args(argv)
     try:
         image = build_guest(options.cache_dir)
-    except RespaldoError as err:
+        if options.install_dir is not None:
+            image = install(image, options.install_dir)
+    except (RespaldoError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(guest_args(image, workload=not options.no_workload))
