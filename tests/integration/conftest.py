@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,16 @@ from respaldo.guest.build import GuestImage, build_guest, default_cache_dir
 from respaldo.qemu import process
 
 pytestmark = pytest.mark.qemu
+
+
+@dataclass
+class Running:
+    proc: subprocess.Popen[str]
+
+    def finish(self, timeout: float = 150) -> tuple[int, str]:
+        """Wait for the command; its exit code and its output (stdout and stderr)."""
+        out, _ = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, out
 
 
 @dataclass
@@ -44,6 +55,23 @@ class Cli:
                 f"respaldo {' '.join(args)} failed ({proc.returncode}): {proc.stderr}"
             )
         return proc
+
+    @contextmanager
+    def background(self, *args: str) -> Iterator[Running]:
+        """``respaldo <args>`` running while the test acts; killed at the end if still alive."""
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "respaldo.cli.main", *args],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            yield Running(proc)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
     def fails(self, *args: str) -> str:
         proc = self.run(*args, check=False)

@@ -14,7 +14,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -172,33 +171,12 @@ def _target_full(cli: Cli, tmp_path: Path) -> None:
 def _killed_mid_copy(cli: Cli, victim: str) -> str:
     """Start a slow backup, kill the backup worker or QEMU once the copy runs."""
     qemu_pid = json.loads(cli.run("qm", "status", "100", "--output-format", "json").stdout)["pid"]
-    backup = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "respaldo.cli.main",
-            "vzdump",
-            "100",
-            "--compress",
-            "zstd",
-            "--bwlimit",
-            "512",
-        ],
-        env=cli.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    with cli.background("vzdump", "100", "--compress", "zstd", "--bwlimit", "512") as backup:
         wait_for((cli.home / "run/qemu/100.nbd").exists, 60, "the NBD export")
         worker = json.loads((cli.home / "run/vzdump/100.json").read_text())["pid"]
         os.kill(worker if victim == "worker" else int(qemu_pid), signal.SIGKILL)
-        out, _ = backup.communicate(timeout=60)
-    finally:
-        if backup.poll() is None:
-            backup.kill()
-            backup.wait()
-    assert backup.returncode == 1, out
+        code, out = backup.finish(timeout=60)
+    assert code == 1, out
     return out
 
 

@@ -8,7 +8,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -231,36 +230,16 @@ def test_proxmox_archive_missing_clusters_fails_cleanly(cli: Cli, tmp_path: Path
 
 def test_killed_restore_leaves_no_half_made_vm(cli: Cli) -> None:
     archive = _backed_up_vm(cli)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "respaldo.cli.main",
-            "qmrestore",
-            str(archive),
-            "500",
-            "--bwlimit",
-            "256",
-        ],
-        env=cli.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     state = cli.home / "run" / "qmrestore" / "500.json"
-    try:
+    with cli.background("qmrestore", str(archive), "500", "--bwlimit", "256") as restore:
         wait_for(
             lambda: state.exists() and len(json.loads(state.read_text())["new_volumes"]) == 2,
             30,
             "the restore to allocate its volumes",
         )
         os.kill(json.loads(state.read_text())["pid"], signal.SIGKILL)
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 1 and "was killed by SIGKILL" in out, out
+        code, out = restore.finish(timeout=60)
+    assert code == 1 and "was killed by SIGKILL" in out, out
     assert not (cli.home / "config/qemu-server/500.conf").exists()
     assert not (cli.home / IMAGES / "500").exists() or not list(
         (cli.home / IMAGES / "500").iterdir()

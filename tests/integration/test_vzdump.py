@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -197,24 +196,7 @@ def test_guest_writes_during_a_snapshot_backup_do_not_reach_the_archive(
     before = source_digests(cli, tmp_path)
     cli.run("qm", "start", "100")
     # 2 MiB/s keeps the copy running long enough to write into the disk behind it.
-    backup = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "respaldo.cli.main",
-            "vzdump",
-            "100",
-            "--compress",
-            "zstd",
-            "--bwlimit",
-            "2048",
-        ],
-        env=cli.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    with cli.background("vzdump", "100", "--compress", "zstd", "--bwlimit", "2048") as backup:
         wait_for(lambda: "fleece-virtio0" in block_jobs(cli, 100), 30, "the fleecing job")
         with Qmp(cli.home / "run" / "qemu" / "100.qmp") as qmp:
             for offset in ("0", "100M", "250M"):
@@ -223,12 +205,8 @@ def test_guest_writes_during_a_snapshot_backup_do_not_reach_the_archive(
                     f'"write -P 0xcd {offset} 2M"'
                 )
                 assert reply == "", reply  # qemu-io prints to QEMU's stdout; errors come back
-        out, _ = backup.communicate(timeout=150)
-    finally:
-        if backup.poll() is None:
-            backup.kill()
-            backup.wait()
-    assert backup.returncode == 0, out
+        code, out = backup.finish()
+    assert code == 0, out
     [archive] = archives(cli)
     _, digests = extract_archive(archive, tmp_path / "x")
     assert digests == before  # the disk as it was when the backup started
@@ -240,35 +218,7 @@ def test_guest_writes_during_a_snapshot_backup_do_not_reach_the_archive(
 # -- what must never happen ------------------------------------------------------------------
 
 
-def _slow_backup(cli: Cli, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "respaldo.cli.main",
-            "vzdump",
-            "100",
-            "--compress",
-            "zstd",
-            "--bwlimit",
-            "1024",
-            *extra,
-        ],
-        env=cli.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def _finish(proc: subprocess.Popen[str]) -> tuple[int, str]:
-    try:
-        out, _ = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return proc.returncode, out
+SLOW_BACKUP = ("vzdump", "100", "--compress", "zstd", "--bwlimit", "1024")
 
 
 def test_a_failing_hook_aborts_and_leaves_nothing(cli: Cli, tmp_path: Path) -> None:
@@ -292,10 +242,10 @@ def test_qemu_killed_mid_copy(cli: Cli) -> None:
     make_vm(cli)
     cli.run("qm", "start", "100")
     pid = int(vm_state(cli)["pid"])  # type: ignore[call-overload]
-    proc = _slow_backup(cli)
-    wait_for((cli.home / "run" / "qemu" / "100.nbd").exists, 30, "the NBD export")
-    os.kill(pid, signal.SIGKILL)
-    code, out = _finish(proc)
+    with cli.background(*SLOW_BACKUP) as backup:
+        wait_for((cli.home / "run" / "qemu" / "100.nbd").exists, 30, "the NBD export")
+        os.kill(pid, signal.SIGKILL)
+        code, out = backup.finish()
     assert code == 1, out
     assert "Backup of VM 100 failed" in out
     assert archives(cli) == []
@@ -309,13 +259,13 @@ def test_qemu_killed_mid_copy(cli: Cli) -> None:
 def test_backup_worker_killed_mid_copy(cli: Cli) -> None:
     make_vm(cli)
     cli.run("qm", "start", "100")
-    proc = _slow_backup(cli, "--mode", "suspend")
     state = cli.home / "run" / "vzdump" / "100.json"
-    wait_for((cli.home / "run" / "qemu" / "100.nbd").exists, 30, "the NBD export")
-    worker = json.loads(state.read_text())["pid"]
-    assert worker != proc.pid
-    os.kill(worker, signal.SIGKILL)
-    code, out = _finish(proc)
+    with cli.background(*SLOW_BACKUP, "--mode", "suspend") as backup:
+        wait_for((cli.home / "run" / "qemu" / "100.nbd").exists, 30, "the NBD export")
+        worker = json.loads(state.read_text())["pid"]
+        assert worker != backup.proc.pid
+        os.kill(worker, signal.SIGKILL)
+        code, out = backup.finish()
     assert code == 1 and "was killed by SIGKILL" in out, out
     assert archives(cli) == []
     assert vm_state(cli)["status"] == "running"

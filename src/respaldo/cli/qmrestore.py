@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from respaldo.errors import RespaldoError
+from respaldo.cli.worker import run_in_worker
 from respaldo.node import Node
 from respaldo.services.restore.plan import parse_map_storage
 from respaldo.services.restore.qmrestore import Restore, RestoreOptions, recover_worker
-from respaldo.services.supervise import run_supervised
 from respaldo.storage.volid import check_vmid
-
-EXIT_RESTORE_FAILED = 1
 
 
 def cmd_qmrestore(args: argparse.Namespace, node: Node) -> None:
@@ -30,17 +27,7 @@ def cmd_qmrestore(args: argparse.Namespace, node: Node) -> None:
     # Planned here, before a worker starts: bad input fails at once and changes nothing.
     restore = Restore(node, opts, echo=lambda line: print(line, flush=True))
 
-    def work() -> int:
-        try:
-            restore.run()
-        except RespaldoError as err:
-            print(f"ERROR: {err}", flush=True)
-            return EXIT_RESTORE_FAILED
-        return 0
-
-    code = run_supervised(work, lambda pid: recover_worker(node, pid))
-    if code:
-        raise SystemExit(code)
+    run_in_worker(lambda: bool(restore.run()), lambda pid: recover_worker(node, pid))
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -5,14 +5,11 @@ from __future__ import annotations
 import argparse
 
 from respaldo.cli.pairs import parse_pairs
-from respaldo.errors import RespaldoError
+from respaldo.cli.worker import run_in_worker
 from respaldo.node import Node
-from respaldo.services.supervise import run_supervised
 from respaldo.services.vzdump.job import VzdumpJob
 from respaldo.services.vzdump.options import node_defaults, parse_options
 from respaldo.services.vzdump.recovery import recover_worker
-
-EXIT_BACKUP_FAILED = 1
 
 
 def split_vmids(args: list[str]) -> tuple[list[str], list[str]]:
@@ -31,18 +28,11 @@ def cmd_vzdump(args: argparse.Namespace, node: Node) -> None:
     if vmids:
         given["vmid"] = " ".join(vmids)
     # Options and VMs are checked here, before a worker starts, so bad input fails at once.
-    job = VzdumpJob(node, parse_options(given, node_defaults(node)), echo=print)
+    job = VzdumpJob(
+        node, parse_options(given, node_defaults(node)), echo=lambda line: print(line, flush=True)
+    )
 
-    def work() -> int:
-        try:
-            return 0 if job.run().ok else EXIT_BACKUP_FAILED
-        except RespaldoError as err:
-            print(f"ERROR: {err}", flush=True)
-            return EXIT_BACKUP_FAILED
-
-    code = run_supervised(work, lambda pid: recover_worker(node, pid))
-    if code:
-        raise SystemExit(code)
+    run_in_worker(lambda: job.run().ok, lambda pid: recover_worker(node, pid))
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -45,7 +45,6 @@ import re
 import shlex
 import shutil
 import stat
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -54,6 +53,7 @@ from importlib import resources
 from pathlib import Path, PurePosixPath
 
 from respaldo.errors import CommandError, RespaldoError
+from respaldo.qemu.runner import run_bytes
 
 #: Bump when the built image changes for the same packages and scripts.
 BUILDER_VERSION = "1"
@@ -267,35 +267,7 @@ def _prune(cache_dir: Path, keep: int) -> None:
 
 
 def _run(argv: list[str], cwd: Path | None = None, data: bytes | None = None) -> bytes:
-    """Run a program to completion and return its stdout; raise CommandError on failure."""
-    try:
-        if data is None:
-            proc = subprocess.run(
-                argv,
-                cwd=cwd,
-                env=_ENV,
-                capture_output=True,
-                stdin=subprocess.DEVNULL,
-                timeout=900,
-                check=False,
-            )
-        else:
-            proc = subprocess.run(
-                argv,
-                cwd=cwd,
-                env=_ENV,
-                capture_output=True,
-                input=data,
-                timeout=900,
-                check=False,
-            )
-    except FileNotFoundError as err:
-        raise CommandError(argv, 127, f"program not found: {argv[0]}") from err
-    except subprocess.TimeoutExpired as err:
-        raise CommandError(argv, -1, "timed out after 900 seconds") from err
-    if proc.returncode != 0:
-        raise CommandError(argv, proc.returncode, proc.stderr.decode(errors="replace"))
-    return proc.stdout
+    return run_bytes(argv, timeout=900, env=_ENV, data=data, cwd=cwd)
 
 
 def _apt(argv: list[str], cwd: Path | None = None) -> str:

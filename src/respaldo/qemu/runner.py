@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
+from pathlib import Path
 
 from respaldo.errors import CommandError
 
@@ -13,15 +15,24 @@ def binary(name: str) -> str:
     return os.environ.get("RESPALDO_" + name.upper().replace("-", "_"), name)
 
 
-def run(argv: list[str], timeout: float | None = 300) -> str:
-    """Run a program to completion and return its stdout; raise CommandError on failure."""
+def run_bytes(
+    argv: list[str],
+    timeout: float | None = 300,
+    env: Mapping[str, str] | None = None,
+    data: bytes | None = None,
+    cwd: Path | None = None,
+) -> bytes:
+    """Run a program to completion (``data`` on its stdin) and return its stdout as bytes;
+    raise CommandError (with its stderr) on failure."""
     try:
         proc = subprocess.run(
             argv,
             capture_output=True,
-            text=True,
             timeout=timeout,
-            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
+            input=data,
+            stdin=subprocess.DEVNULL if data is None else None,
             check=False,
         )
     except FileNotFoundError as err:
@@ -29,5 +40,10 @@ def run(argv: list[str], timeout: float | None = 300) -> str:
     except subprocess.TimeoutExpired as err:
         raise CommandError(argv, -1, f"timed out after {timeout} seconds") from err
     if proc.returncode != 0:
-        raise CommandError(argv, proc.returncode, proc.stderr)
+        raise CommandError(argv, proc.returncode, proc.stderr.decode(errors="replace"))
     return proc.stdout
+
+
+def run(argv: list[str], timeout: float | None = 300, env: Mapping[str, str] | None = None) -> str:
+    """Run a program to completion and return its stdout; raise CommandError on failure."""
+    return run_bytes(argv, timeout, env).decode(errors="replace")

@@ -81,7 +81,7 @@ class Restore:
     def _record(self) -> None:
         path = _state_path(self.node, self.vmid)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(self.state)))
+        atomic_write_text(path, json.dumps(asdict(self.state)))
 
     def _check_target(self) -> VmConfig | None:
         if not self.vms.store.exists(self.vmid):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
-from respaldo.errors import TaskError
+from respaldo.errors import CommandError, TaskError
+from respaldo.qemu.runner import run
 
 JOB_PHASES = ("job-init", "job-start", "job-end", "job-abort")
 GUEST_PHASES = (
@@ -37,7 +37,7 @@ class HookRunner:
         vmid: int | None = None,
         extra_env: dict[str, str] | None = None,
     ) -> str:
-        """Run the hook for a phase; its output is returned for the log. Non-zero aborts."""
+        """Run the hook for a phase; returns its output. A non-zero exit raises HookError."""
         if self.script is None:
             return ""
         argv = [str(self.script), phase]
@@ -45,24 +45,10 @@ class HookRunner:
             argv += [mode, str(vmid)]
         env = {**os.environ, **self.env, **(extra_env or {})}
         try:
-            proc = subprocess.run(
-                argv,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=HOOK_TIMEOUT,
-                stdin=subprocess.DEVNULL,
-                check=False,
-            )
-        except OSError as err:
-            raise HookError(f"hook script {self.script} could not run: {err}") from err
-        except subprocess.TimeoutExpired as err:
-            raise HookError(f"hook script {self.script} {phase}: timed out") from err
-        output = (proc.stdout + proc.stderr).strip()
-        if proc.returncode != 0:
-            detail = f": {output}" if output else ""
+            return run(argv, timeout=HOOK_TIMEOUT, env=env).strip()
+        except CommandError as err:
+            detail = f": {err.stderr.strip()}" if err.stderr.strip() else ""
             raise HookError(
                 f"hook script {self.script} failed in phase '{phase}' "
-                f"(exit code {proc.returncode}){detail}"
-            )
-        return output
+                f"(exit code {err.returncode}){detail}"
+            ) from err

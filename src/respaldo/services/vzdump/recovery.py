@@ -15,6 +15,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from respaldo.config.keyvalue import atomic_write_text
 from respaldo.errors import RespaldoError
 from respaldo.node import Node
 from respaldo.qemu import fleece, process
@@ -44,11 +45,7 @@ def state_path(node: Node, vmid: int) -> Path:
 
 
 def save(node: Node, state: BackupState) -> None:
-    path = state_path(node, state.vmid)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(state)))
-    tmp.replace(path)
+    atomic_write_text(state_path(node, state.vmid), json.dumps(asdict(state)))
 
 
 def load(node: Node, vmid: int) -> BackupState | None:
