@@ -27,10 +27,9 @@ from bench.common import (
     MIB,
     Node,
     drop_into_cache,
-    qemu_img_convert,
+    mixed_disk_vm,
     run_measured,
     scratch_node,
-    write_mixed_raw,
 )
 
 CORES = os.cpu_count() or 1
@@ -105,14 +104,7 @@ def main() -> None:
     size = int(args.size_gib * GIB)
 
     with scratch_node() as node, tempfile.TemporaryDirectory() as tmp:
-        node.respaldo(
-            "qm", "create", "900", "--memory", "64", "--virtio0", f"local:{args.size_gib}"
-        )
-        image = node.home / "storage/local/images/900/vm-900-disk-0.qcow2"
-        raw = Path(tmp) / "disk.raw"
-        allocated = write_mixed_raw(raw, size)
-        qemu_img_convert(raw, image, "qcow2")
-        raw.unlink()
+        image, allocated = mixed_disk_vm(node, 900, args.size_gib, Path(tmp))
         node.respaldo("qm", "start", "900")
         drop_into_cache(image)
 

@@ -120,3 +120,14 @@ def drop_into_cache(path: Path) -> None:
     with path.open("rb") as f:
         while f.read(16 * MIB):
             pass
+
+
+def mixed_disk_vm(node: Node, vmid: int, size_gib: float, tmp: Path) -> tuple[Path, int]:
+    """VM ``vmid`` whose qcow2 disk holds write_mixed_raw's data; (image, allocated bytes)."""
+    node.respaldo("qm", "create", str(vmid), "--memory", "64", "--virtio0", f"local:{size_gib}")
+    image = node.home / f"storage/local/images/{vmid}/vm-{vmid}-disk-0.qcow2"
+    raw = tmp / "disk.raw"
+    allocated = write_mixed_raw(raw, int(size_gib * GIB))
+    qemu_img_convert(raw, image, "qcow2")
+    raw.unlink()
+    return image, allocated

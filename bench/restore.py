@@ -23,20 +23,14 @@ from bench.common import (
     MIB,
     Node,
     drop_into_cache,
-    qemu_img_convert,
+    mixed_disk_vm,
     run_measured,
     scratch_node,
-    write_mixed_raw,
 )
 
 
 def make_archive(node: Node, size_gib: float, tmp: Path) -> Path:
-    node.respaldo("qm", "create", "900", "--memory", "64", "--virtio0", f"local:{size_gib}")
-    image = node.home / "storage/local/images/900/vm-900-disk-0.qcow2"
-    raw = tmp / "disk.raw"
-    write_mixed_raw(raw, int(size_gib * GIB))
-    qemu_img_convert(raw, image, "qcow2")
-    raw.unlink()
+    mixed_disk_vm(node, 900, size_gib, tmp)
     node.respaldo("vzdump", "900", "--compress", "zstd")
     [archive] = list((node.home / "storage/local/dump").glob("*.vma.zst"))
     return archive
