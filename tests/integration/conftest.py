@@ -76,6 +76,7 @@ class Cli:
     def fails(self, *args: str) -> str:
         proc = self.run(*args, check=False)
         assert proc.returncode != 0, f"respaldo {' '.join(args)} should have failed"
+        assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr  # a named error
         return proc.stderr
 
 

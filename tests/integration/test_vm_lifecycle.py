@@ -124,3 +124,20 @@ def test_set_adds_disks_and_deleting_a_disk_keeps_it_as_unused(cli: Cli) -> None
     new = cli.run("qm", "resize", "103", "scsi0", "+1G")
     assert new.returncode == 0
     assert "scsi0: local:103/vm-103-disk-0.qcow2,size=2G" in cli.run("qm", "config", "103").stdout
+
+
+def test_disks_are_not_changed_under_a_running_vm(cli: Cli) -> None:
+    cli.run("qm", "create", "104", "--memory", "64", "--scsi0", "local:1", "--scsi1", "local:1")
+    cli.run("qm", "start", "104")
+    before = cli.run("qm", "config", "104").stdout
+    for args in (["--delete", "scsi1"], ["--scsi2", "local:1"]):
+        assert "VM 104 is running - stop it before changing its disks" in cli.fails(
+            "qm", "set", "104", *args
+        )
+    assert cli.run("qm", "config", "104").stdout == before
+    cli.run("qm", "stop", "104")
+    # a disk deleted and attached again is no longer listed as unused
+    cli.run("qm", "set", "104", "--delete", "scsi1")
+    cli.run("qm", "set", "104", "--scsi3", "local:104/vm-104-disk-1.qcow2")
+    config = cli.run("qm", "config", "104").stdout
+    assert "unused0" not in config and "scsi3: local:104/vm-104-disk-1.qcow2" in config

@@ -72,3 +72,23 @@ def test_partial_restore_replaces_only_chosen_disks() -> None:
     assert to_free == ["local:100/vm-100-disk-1.raw"]
     assert config.get("scsi1") == "local:100/vm-100-disk-9.raw,backup=0,size=4G"
     assert config.get("memory") == old.get("memory") and config.get("scsi0") == old.get("scsi0")
+
+
+def test_restore_maps_efidisk_and_drops_runtime_keys() -> None:
+    archived = VmConfig.parse(
+        300,
+        "lock: backup\nparent: snap1\nunused0: local:100/vm-100-disk-9.raw\n"
+        "efidisk0: local-lvm:vm-100-disk-1,efitype=4m,size=4M\n"
+        "scsi0: local-lvm:vm-100-disk-0,size=8G\n",
+    )
+    new = restored_config(
+        archived,
+        {
+            "efidisk0": ("local:300/vm-300-disk-1.raw", 4 << 20),
+            "scsi0": ("local:300/vm-300-disk-0.raw", 8 << 30),
+        },
+        unique=False,
+    )
+    assert new.get("efidisk0") == "local:300/vm-300-disk-1.raw,efitype=4m,size=4M"
+    assert new.get("scsi0") == "local:300/vm-300-disk-0.raw,size=8G"
+    assert new.get("lock") is None and new.get("parent") is None and new.get("unused0") is None

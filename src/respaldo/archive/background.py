@@ -85,5 +85,6 @@ class BackgroundStream:
         self._inner.close()
 
     def abort(self) -> None:
-        self._worker.abort()
+        # The compressor first: a worker blocked writing into it is released when it dies.
         self._inner.abort()
+        self._worker.abort()

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from respaldo.errors import ConfigError
+from respaldo.errors import ConfigError, InputError
 
 _OPTION = re.compile(r"^([a-z][a-z0-9_-]*):\s*(.*?)\s*$")
 _SECTION = re.compile(r"^\[([^\[\]\s]+)\]\s*$")
@@ -58,6 +58,7 @@ class KeyValueSection:
 
     def set(self, key: str, value: str) -> None:
         """Replace the value in place (keeping its position) or append a new option."""
+        check_one_line(key, value)
         for line in self.lines:
             if isinstance(line, Option) and line.key == key:
                 line.value = value
@@ -105,6 +106,12 @@ class KeyValueFile:
         for name, section in self.sections:
             parts.append(f"\n[{name}]\n{section.format()}")
         return "".join(parts)
+
+
+def check_one_line(name: str, value: str) -> None:
+    """A value that would break the line-based file it is written to is refused."""
+    if any(c in value for c in "\r\n\x00"):
+        raise InputError(name, value, "must be a single line (no line breaks)")
 
 
 def parse_keyvalue(text: str, path: Path | str = "<string>", sections: bool = True) -> KeyValueFile:

@@ -10,9 +10,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from respaldo.config.keyvalue import KeyValueFile, parse_keyvalue, read_keyvalue
+from respaldo.config.keyvalue import Comment, KeyValueFile, parse_keyvalue, read_keyvalue
 from respaldo.config.propstring import format_propstring, parse_propstring, parse_size
 from respaldo.errors import ConfigError, InputError, RespaldoError
+from respaldo.storage.volid import is_decimal
 
 DISK_BUSES = {"ide": 4, "sata": 6, "scsi": 31, "virtio": 16}
 DRIVE_KEY = re.compile(r"^(ide|sata|scsi|virtio)(\d+)$")
@@ -137,13 +138,20 @@ class VmConfig:
     def description(self) -> str:
         return "\n".join(self.data.main.comments())
 
+    def set_description(self, text: str) -> None:
+        """Proxmox keeps the description as the comment lines at the top of the file."""
+        lines = self.data.main.lines
+        lines[:] = [ln for ln in lines if not isinstance(ln, Comment)]
+        if text:
+            lines[:0] = [Comment(part) for part in text.replace("\r", "").split("\n")]
+
     # -- typed views ------------------------------------------------------------------------
 
     def _int(self, key: str, default: int) -> int:
         value = self.get(key)
         if value is None:
             return default
-        if not value.isdigit() or int(value) <= 0:
+        if not is_decimal(value) or int(value) <= 0:
             raise InputError(key, value, "expected a positive whole number")
         return int(value)
 

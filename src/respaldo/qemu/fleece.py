@@ -67,6 +67,7 @@ class PointInTimeView:
     ) -> None:
         """Build the view; ``freeze`` runs right before the shared point in time, ``thaw``
         right after it, whatever happened in between (a frozen guest is never left behind)."""
+        teardown(self.qmp)  # what an earlier, killed backup may have left in this QEMU
         self.nbd_socket.unlink(missing_ok=True)
         self.qmp.execute(
             "nbd-server-start",

@@ -73,7 +73,11 @@ class NbdReader:
 
     def connect(self) -> NbdReader:
         self._handle = self._open_handle()
-        self.size = self._handle.get_size()
+        try:
+            self.size = self._handle.get_size()
+        except nbd.Error as err:
+            self.close()
+            raise self._error("reading the export size", err) from err
         return self
 
     def close(self) -> None:

@@ -37,6 +37,8 @@ def run_bytes(
         )
     except FileNotFoundError as err:
         raise CommandError(argv, 127, f"program not found: {argv[0]}") from err
+    except OSError as err:  # not executable, and the like
+        raise CommandError(argv, 126, f"cannot run {argv[0]}: {err}") from err
     except subprocess.TimeoutExpired as err:
         raise CommandError(argv, -1, f"timed out after {timeout} seconds") from err
     if proc.returncode != 0:

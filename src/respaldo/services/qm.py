@@ -6,6 +6,7 @@ process is seen and driven by any other.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import random
 import re
@@ -28,7 +29,7 @@ from respaldo.config.vmconfig import (
     VmConfig,
     is_drive_key,
 )
-from respaldo.errors import InputError, QemuError, QmpError, VMStateError
+from respaldo.errors import InputError, NoSuchVolume, QemuError, QmpError, VMStateError
 from respaldo.node import Accelerator, Node, kvm_usable
 from respaldo.qemu import process
 from respaldo.qemu.cmdline import build_argv
@@ -88,7 +89,7 @@ def random_mac(rng: random.Random | None = None) -> str:
 
 def _check_simple(key: str, value: str) -> None:
     pattern = SIMPLE_KEYS[key]
-    if not pattern.match(value):
+    if not pattern.fullmatch(value):
         raise InputError(key, value, f"does not match the format of '{key}'")
     if key == "memory" and int(value) < MIN_MEMORY_MIB:
         raise InputError(key, value, f"must be at least {MIN_MEMORY_MIB} MiB")
@@ -102,6 +103,10 @@ def _net_value(key: str, value: str) -> str:
         props = {model: random_mac(), **props}
     NetDevice.parse(key, format_propstring(props, None))  # validates model and shape
     return format_propstring(props, None)
+
+
+def _is_volume_key(key: str) -> bool:
+    return key == "cdrom" or is_drive_key(key) or bool(UNUSED_KEY.match(key))
 
 
 class VmManager:
@@ -145,7 +150,10 @@ class VmManager:
         try:
             for key, value in options.items():
                 if not is_drive_key(key):
-                    config.set(key, value)
+                    if key == "description":
+                        config.set_description(value)
+                    else:
+                        config.set(key, value)
                     continue
                 requested = Drive.parse(key, value)
                 drive = self.disks.allocate(config.vmid, requested)
@@ -154,6 +162,9 @@ class VmManager:
                 old = config.drive(key)
                 if old and old.volume != drive.volume and is_owned_volume(old.volume, config.vmid):
                     config.set(config.next_unused_key(), old.volume)
+                for unused_key, volume in config.unused_volumes():
+                    if volume == drive.volume:  # attached again: no longer unused
+                        config.delete(unused_key)
                 config.set_drive(drive)
         except BaseException:
             for volume in allocated:
@@ -194,24 +205,34 @@ class VmManager:
         for key in delete or []:
             if key in normalised:
                 raise InputError("delete", key, "cannot set and delete the same option")
+        disk_keys = [k for k in [*normalised, *(delete or [])] if _is_volume_key(k)]
+        to_free: list[str] = []
         with self.store.editing(vmid, skiplock=skiplock) as config:
+            if disk_keys and self._pid(vmid) is not None:
+                raise VMStateError(
+                    f"VM {vmid} is running - stop it before changing its disks "
+                    f"({', '.join(disk_keys)})"
+                )
             for key in delete or []:
-                self._delete_key(config, key)
+                to_free += self._delete_key(config, key)
             self._apply(config, normalised)
+        for volume in to_free:  # only once the config no longer names them
+            self.disks.free(volume)
         return config
 
-    def _delete_key(self, config: VmConfig, key: str) -> None:
+    def _delete_key(self, config: VmConfig, key: str) -> list[str]:
+        """Remove an option; returns the volumes to free once the config is saved."""
         value = config.get(key)
         if value is None:
             raise InputError("delete", key, f"VM {config.vmid} has no option '{key}'")
+        config.delete(key)
         if UNUSED_KEY.match(key):
-            if is_owned_volume(value, config.vmid):
-                self.disks.free(value)
-        elif is_drive_key(key):
+            return [value] if is_owned_volume(value, config.vmid) else []
+        if is_drive_key(key):
             drive = Drive.parse(key, value)
             if not drive.is_cdrom and is_owned_volume(drive.volume, config.vmid):
                 config.set(config.next_unused_key(), drive.volume)
-        config.delete(key)
+        return []
 
     def unlock(self, vmid: int) -> None:
         with self.store.editing(vmid, skiplock=True) as config:
@@ -232,7 +253,8 @@ class VmManager:
             volumes = [d.volume for d in config.disks()] + [v for _, v in config.unused_volumes()]
             for volume in volumes:
                 if is_owned_volume(volume, vmid):
-                    self.disks.free(volume)
+                    with contextlib.suppress(NoSuchVolume):  # gone already: nothing to free
+                        self.disks.free(volume)
             self.store.remove(vmid)
 
     def resize(self, vmid: int, disk: str, size: str, skiplock: bool = False) -> int:

@@ -12,7 +12,7 @@ from respaldo.config.vmconfig import VmConfig
 from respaldo.errors import NoSuchVM, VMExists, VMLocked
 from respaldo.locks import file_lock
 from respaldo.node import Node
-from respaldo.storage.volid import check_vmid
+from respaldo.storage.volid import check_vmid, is_decimal
 
 
 class VmStore:
@@ -30,7 +30,7 @@ class VmStore:
             return []
         found = []
         for entry in self.node.vm_config_dir.glob("*.conf"):
-            if entry.stem.isdigit():
+            if is_decimal(entry.stem):
                 found.append(int(entry.stem))
         return sorted(found)
 

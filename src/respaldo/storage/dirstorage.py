@@ -11,7 +11,7 @@ from respaldo.errors import ConflictError, InputError, NoSuchVolume, StorageErro
 from respaldo.qemu import img
 from respaldo.storage.backups import BackupInfo, DirBackupStore, parse_backup_name
 from respaldo.storage.base import CONTENT_TYPES, StorageStatus, VolumeInfo
-from respaldo.storage.volid import IMAGE_NAME
+from respaldo.storage.volid import IMAGE_NAME, is_decimal
 
 _DISK_NUMBER = re.compile(r"^vm-\d+-disk-(\d+)\.")
 BACKUP_PREFIX = "backup/"
@@ -73,7 +73,7 @@ class DirStorage:
     def _parse_image_volname(self, volname: str) -> tuple[int, str]:
         owner, sep, filename = volname.partition("/")
         match = IMAGE_NAME.match(filename)
-        if not sep or not owner.isdigit() or not match or int(match.group(1)) != int(owner):
+        if not sep or not is_decimal(owner) or not match or int(match.group(1)) != int(owner):
             raise InputError(
                 "volume",
                 f"{self.id}:{volname}",
@@ -201,7 +201,7 @@ class DirStorage:
     def _list_images(self, vmid: int | None) -> list[VolumeInfo]:
         result = []
         for folder in sorted(self.images_dir.iterdir()):
-            if not folder.name.isdigit() or (vmid is not None and int(folder.name) != vmid):
+            if not is_decimal(folder.name) or (vmid is not None and int(folder.name) != vmid):
                 continue
             for entry in sorted(folder.iterdir()):
                 match = IMAGE_NAME.match(entry.name)

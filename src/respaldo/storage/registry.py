@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from respaldo.config.keyvalue import atomic_write_text
+from respaldo.config.keyvalue import atomic_write_text, check_one_line
 from respaldo.config.sectionconfig import Section, format_sections, parse_sections
 from respaldo.errors import ConfigError, ConflictError, InputError, NoSuchStorage, NoSuchVolume
 from respaldo.locks import file_lock
@@ -115,6 +115,7 @@ class StorageRegistry:
         options: dict[str, str] | None = None,
     ) -> DirStorage:
         check_storage_id(storage_id)
+        check_one_line("path", path)
         if not Path(path).is_absolute():
             raise InputError("path", path, "must be an absolute path")
         props = {"path": path, "content": ",".join(parse_content(content or DEFAULT_CONTENT))}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from respaldo.errors import InputError
 
-STORAGE_ID = re.compile(r"^[a-z][a-z0-9._-]*[a-z0-9]$")
+STORAGE_ID = re.compile(r"[a-z][a-z0-9._-]*[a-z0-9]")
 IMAGE_NAME = re.compile(r"^(?:vm|base)-(\d+)-[a-zA-Z0-9_.-]+\.(qcow2|raw)$")
 VMID_MIN = 100
 VMID_MAX = 999_999_999
@@ -31,7 +31,7 @@ def parse_volid(text: str, what: str = "volume") -> VolumeId:
 
 
 def check_storage_id(storage: str) -> str:
-    if not STORAGE_ID.match(storage):
+    if not STORAGE_ID.fullmatch(storage):
         raise InputError(
             "storage",
             storage,
@@ -40,12 +40,16 @@ def check_storage_id(storage: str) -> str:
     return storage
 
 
+def is_decimal(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also accepts ``"²"``, which ``int`` refuses)."""
+    return text.isascii() and text.isdigit()
+
+
 def check_vmid(vmid: int | str) -> int:
     """Proxmox's VMID range: 100..999999999."""
-    try:
-        value = int(vmid)
-    except (TypeError, ValueError) as err:
-        raise InputError("vmid", vmid, "not a whole number") from err
+    if isinstance(vmid, str) and not is_decimal(vmid):
+        raise InputError("vmid", vmid, "not a whole number")
+    value = int(vmid)
     if not VMID_MIN <= value <= VMID_MAX:
         raise InputError("vmid", vmid, f"must be between {VMID_MIN} and {VMID_MAX}")
     return value

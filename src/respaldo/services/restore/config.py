@@ -8,11 +8,19 @@ import uuid
 
 from respaldo.config.keyvalue import Comment, KeyValueFile, KeyValueSection, Option
 from respaldo.config.propstring import format_propstring, format_size, parse_propstring
-from respaldo.config.vmconfig import NET_KEY, Drive, NetDevice, VmConfig, is_drive_key
+from respaldo.config.vmconfig import (
+    NET_KEY,
+    UNUSED_KEY,
+    Drive,
+    NetDevice,
+    VmConfig,
+    is_drive_key,
+)
 from respaldo.services.disks import is_owned_volume
 from respaldo.services.qm import random_mac
 
 QMDUMP_MAP = "qmdump#map:"
+DROPPED_KEYS = ("lock", "parent")
 
 
 def restored_config(
@@ -30,6 +38,8 @@ def restored_config(
             if not line.text.startswith(QMDUMP_MAP):
                 lines.append(line)
             continue
+        if line.key in DROPPED_KEYS or UNUSED_KEY.match(line.key):
+            continue  # runtime state of the archived VM, not of the restored one
         lines.append(_restored_line(line, volumes, unique, rng))
     config = VmConfig(archived.vmid, KeyValueFile(main=KeyValueSection(lines)))
     vmgenid = config.get("vmgenid")
@@ -43,14 +53,13 @@ def restored_config(
 def _restored_line(
     line: Option, volumes: dict[str, tuple[str, int]], unique: bool, rng: random.Random | None
 ) -> Option | Comment:
-    if is_drive_key(line.key):
+    if line.key in volumes:  # any archived disk: scsiN..., efidisk0, tpmstate0
         drive = Drive.parse(line.key, line.value)
-        if line.key in volumes:
-            volid, size = volumes[line.key]
-            props = {**drive.props, "size": format_size(size)}
-            return Option(line.key, Drive(line.key, volid, props).format())
-        if not drive.is_cdrom:
-            return Comment(f"{line.key}: {line.value}")
+        volid, size = volumes[line.key]
+        props = {**drive.props, "size": format_size(size)}
+        return Option(line.key, Drive(line.key, volid, props).format())
+    if is_drive_key(line.key) and not Drive.parse(line.key, line.value).is_cdrom:
+        return Comment(f"{line.key}: {line.value}")
     if unique and NET_KEY.match(line.key):
         net = NetDevice.parse(line.key, line.value)
         props = {net.model: random_mac(rng), **net.props}

@@ -124,6 +124,8 @@ class Restore:
 
     def _reserve(self) -> None:
         with self.vms.store.locked(self.vmid):
+            # Checked again under the lock: the VM may have changed since the plan was made.
+            self.existing = self._check_target()
             if self.existing is None:
                 if self.vms.store.exists(self.vmid):
                     raise VMExists(self.vmid)
@@ -218,8 +220,11 @@ def undo(node: Node, state: RestoreState) -> list[str]:
         path.unlink(missing_ok=True)
         notes.append(f"removed the configuration of VM {state.vmid} (restore did not finish)")
     elif state.old_config is not None:
-        atomic_write_text(path, state.old_config)
-        notes.append(f"put back the previous configuration of VM {state.vmid}")
+        try:
+            atomic_write_text(path, state.old_config)
+            notes.append(f"put back the previous configuration of VM {state.vmid}")
+        except OSError as err:
+            notes.append(f"could not put back the configuration of VM {state.vmid}: {err}")
     _state_path(node, state.vmid).unlink(missing_ok=True)
     _stop_nbd_servers(node, state.vmid, notes)
     return notes

@@ -13,6 +13,7 @@ from respaldo.archive import compress
 from respaldo.archive.background import BackgroundStream
 from respaldo.archive.digest import DeviceDigest, write_sidecar
 from respaldo.archive.vma import DeviceSink, VmaWriter
+from respaldo.config.propstring import parse_propstring
 from respaldo.config.vmconfig import Drive, VmConfig
 from respaldo.errors import QemuError, RespaldoError, TaskError, VMLocked
 from respaldo.locks import file_lock
@@ -82,7 +83,7 @@ class GuestBackup:
     # -- the run -------------------------------------------------------------------------------
 
     def run(self, started: datetime) -> GuestOutcome:
-        lock_path = self.node.lock_dir / f"vzdump-{self.vmid}.lock"
+        lock_path = recovery.backup_lock_path(self.node, self.vmid)
         with file_lock(lock_path, f"backup of VM {self.vmid}", self.opts.lockwait * 60.0):
             self._recover_stale()
             try:
@@ -187,10 +188,10 @@ class GuestBackup:
                 self.log.warn(f"guest did not shut down within {self.opts.stopwait} min: stopped")
             self.hooks("pre-restart", self.mode.value, self.vmid)
         self.log.info("starting QEMU paused for the backup")
+        # Recorded before the start: an undo after it resumes (or stops) that QEMU.
+        self._record(resume=not was_off and status is VmStatus.RUNNING, stop_qemu=was_off)
         self.vms.start(self.vmid, paused=True, skiplock=True)
-        self._record(
-            restart=False, resume=not was_off and status is VmStatus.RUNNING, stop_qemu=was_off
-        )
+        self._record(restart=False)
         self._open_view(disks, freeze=False)
         if self.state.resume:
             self._resume()
@@ -243,8 +244,8 @@ class GuestBackup:
                 freeze=freezer.freeze if use_agent else None,
                 thaw=freezer.thaw if use_agent else None,
             )
-        if use_agent:
-            self._record(frozen=False)
+        if use_agent and freezer.thawed:
+            self._record(frozen=False)  # else undo() tries the thaw again at the end
 
     # -- the copy ----------------------------------------------------------------------------
 
@@ -322,6 +323,7 @@ class _Freezer:
         self.log = log
         self.on_freeze = on_freeze
         self.agent: GuestAgent | None = None
+        self.thawed = False
         self.frozen_at = 0.0
         self.freeze_ms = 0.0
         self.count = 0
@@ -336,10 +338,16 @@ class _Freezer:
             self.count = self.agent.freeze(FREEZE_TIMEOUT)
             self.freeze_ms = (time.monotonic() - self.frozen_at) * 1000
         except RespaldoError as err:
-            # As Proxmox does: the backup goes on, crash-consistent instead of frozen.
+            # As Proxmox does: the backup goes on, crash-consistent instead of frozen. The
+            # connection may hold a late answer: the thaw gets a fresh one.
             self.log.warn(f"unable to freeze guest filesystems: {err}")
+            if self.agent is not None:
+                self.agent.close()
+                self.agent = None
 
     def thaw(self) -> None:
+        """Thaw; a failure is logged, not raised: the point in time exists by now, and the
+        backup's undo tries the thaw again when it ends."""
         started = time.monotonic()
         try:
             if self.agent is None:
@@ -348,10 +356,12 @@ class _Freezer:
             self.agent.thaw(FREEZE_TIMEOUT)
         except RespaldoError as err:
             self.log.error(f"thawing the guest failed: {err}")
-            raise
+            return
         finally:
             if self.agent is not None:
                 self.agent.close()
+                self.agent = None
+        self.thawed = True
         done = time.monotonic()
         self.log.info(f"froze {self.count} guest filesystem(s), then issued 'fs-thaw'")
         if self.frozen_at:
@@ -363,5 +373,10 @@ class _Freezer:
 
 
 def _agent_enabled(config: VmConfig) -> bool:
-    value = config.get("agent") or "0"
-    return value.split(",")[0] in ("1", "enabled=1")
+    """Proxmox's ``agent: [enabled=]1[,freeze-fs-on-backup=0]``: may the backup freeze?"""
+    try:
+        props = parse_propstring(config.get("agent") or "0", "enabled", "agent")
+    except RespaldoError:
+        return False
+    freeze = props.get("freeze-fs-on-backup", props.get("freeze-fs", "1"))
+    return props.get("enabled") == "1" and freeze == "1"

@@ -19,7 +19,7 @@ from respaldo.errors import InputError
 from respaldo.node import Node
 from respaldo.notify.mail import parse_mailto
 from respaldo.services.prune import PruneOptions, parse_prune_backups
-from respaldo.storage.volid import check_storage_id, check_vmid
+from respaldo.storage.volid import check_storage_id, check_vmid, is_decimal
 
 
 class BackupMode(enum.Enum):
@@ -80,7 +80,7 @@ def _bool(name: str, value: str) -> bool:
 
 
 def _int(name: str, value: str, low: int, high: int | None = None) -> int:
-    if not value.isdigit() or int(value) < low or (high is not None and int(value) > high):
+    if not is_decimal(value) or int(value) < low or (high is not None and int(value) > high):
         limit = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise InputError(name, value, f"expected a whole number {limit}")
     return int(value)

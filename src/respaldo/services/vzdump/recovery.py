@@ -16,13 +16,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from respaldo.config.keyvalue import atomic_write_text
-from respaldo.errors import RespaldoError
+from respaldo.errors import LockTimeout, RespaldoError
+from respaldo.locks import file_lock
 from respaldo.node import Node
 from respaldo.qemu import fleece, process
 from respaldo.qemu.agent import GuestAgent
 from respaldo.qemu.qmp import Qmp
 from respaldo.services.qm import VmManager
 from respaldo.services.vmstore import VmStore
+from respaldo.storage.volid import is_decimal
 
 
 @dataclass
@@ -55,18 +57,11 @@ def load(node: Node, vmid: int) -> BackupState | None:
         return None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
-
-
 def stale(node: Node, vmid: int) -> BackupState | None:
-    """The state of a backup whose process is gone (killed), if any."""
+    """Left by an earlier backup of the VM: called with the VM's backup lock held, so the
+    process that wrote it is gone, whatever its pid is doing now."""
     state = load(node, vmid)
-    if state is None or (state.pid != os.getpid() and _alive(state.pid)):
+    if state is None or state.pid == os.getpid():
         return None
     return state
 
@@ -154,9 +149,22 @@ def recover_worker(node: Node, pid: int) -> list[str]:
     notes: list[str] = []
     folder = node.run_dir / "vzdump"
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        if not path.stem.isdigit():
+        if not is_decimal(path.stem):
             continue
         state = load(node, int(path.stem))
-        if state is not None and state.pid == pid:
-            undo(node, state, notes)
+        if state is None or state.pid != pid:
+            continue
+        # A new backup of the VM may have started since the worker died: it holds this
+        # lock, and cleans up the stale state itself before it changes anything.
+        try:
+            with file_lock(backup_lock_path(node, state.vmid), f"backup of VM {state.vmid}", 5):
+                if load(node, state.vmid) == state:
+                    undo(node, state, notes)
+        except LockTimeout:
+            notes.append(f"VM {state.vmid}: a new backup runs, it cleans up on its own")
     return notes
+
+
+def backup_lock_path(node: Node, vmid: int) -> Path:
+    """Held for the whole backup of one VM (the ``lockwait`` of vzdump)."""
+    return node.lock_dir / f"vzdump-{vmid}.lock"

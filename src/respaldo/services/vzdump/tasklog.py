@@ -6,6 +6,7 @@ by line, so a backup that dies still leaves its log behind.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,16 +21,31 @@ class BackupLog:
         self.warnings = 0
 
     def attach(self, path: Path) -> None:
-        """From now on also write to ``path`` (the lines so far are written first)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("w", encoding="utf-8")
-        for line in self._lines:
-            self._file.write(line + "\n")
-        self._file.flush()
+        """From now on also write to ``path`` (the lines so far are written first).
+
+        A log file that cannot be written never fails the backup: the lines stay in memory
+        (for the mail and the task) and a warning says why the file is missing.
+        """
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = path.open("a", encoding="utf-8")
+            for line in self._lines:
+                self._file.write(line + "\n")
+            self._file.flush()
+        except OSError as err:
+            self._drop_file(err)
+
+    def _drop_file(self, err: OSError) -> None:
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+        self._file = None
+        self.warn(f"cannot write the log file: {err}")
 
     def detach(self) -> None:
         if self._file is not None:
-            self._file.close()
+            with contextlib.suppress(OSError):
+                self._file.close()
             self._file = None
 
     def _add(self, level: str, message: str) -> None:
@@ -38,8 +54,11 @@ class BackupLog:
             line = f"{stamp} {level}: {part}"
             self._lines.append(line)
             if self._file is not None:
-                self._file.write(line + "\n")
-                self._file.flush()
+                try:
+                    self._file.write(line + "\n")
+                    self._file.flush()
+                except OSError as err:
+                    self._drop_file(err)
             if self._echo is not None:
                 self._echo(f"{level}: {part}")
 
