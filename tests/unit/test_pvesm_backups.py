@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -241,11 +240,9 @@ def test_extractconfig_of_a_big_archive_reads_only_the_header(
     archive = write_archive(dump / name, compression, size=210 * MIB)
     if compression is Compression.NONE:
         assert archive.stat().st_size > 210 * MIB
-    start = time.monotonic()
-    text = mgr.extract_config(f"local:backup/{name}")
-    elapsed = time.monotonic() - start
-    assert text == CONFIG
-    assert elapsed < 0.5, f"extractconfig took {elapsed:.2f}s on a 210 MiB archive"
+    # That only the header is read is shown by the truncated archive below; speed is a
+    # benchmark's business, not a test's.
+    assert mgr.extract_config(f"local:backup/{name}") == CONFIG
 
 
 def test_extractconfig_of_an_archive_truncated_after_the_header(

@@ -30,7 +30,17 @@ def test_vzdump_conf_defaults_are_overridden_by_given_options() -> None:
     assert opts.storage == "backups" and opts.zstd == 2
     assert opts.compress is Compression.LZO  # the command line wins over vzdump.conf
     assert opts.mailto == ["admin@example.com"]
-    assert opts.prune_backups is not None and opts.prune_backups.keep_last == 5
+    # vzdump.conf's retention ranks below the storage's: kept apart from the job's own
+    assert opts.prune_backups is None
+    assert opts.node_prune_backups is not None and opts.node_prune_backups.keep_last == 5
+
+
+def test_a_target_given_for_the_job_replaces_the_node_default_target() -> None:
+    conf = parse_keyvalue((FIXTURES / "config" / "vzdump.conf").read_text()).main.as_dict()
+    opts = parse_options({"vmid": "100", "dumpdir": "/srv/dump"}, conf)
+    assert opts.storage is None and opts.dumpdir == Path("/srv/dump")
+    given = parse_options({"vmid": "100", "prune-backups": "keep-daily=2"}, conf)
+    assert given.prune_backups is not None and given.prune_backups.keep_daily == 2
 
 
 def test_compress_1_means_lzo_and_all_with_exclude() -> None:

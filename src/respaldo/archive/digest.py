@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from respaldo.config.keyvalue import atomic_write_text
 from respaldo.errors import ArchiveError
 
 SCHEME = "respaldo-sparse-sha256-v1"
@@ -153,7 +154,7 @@ def sidecar_path(archive: Path) -> Path:
 
 def write_sidecar(path: Path, devices: list[DeviceDigest]) -> None:
     data = {"scheme": SCHEME, "devices": [asdict(d) for d in devices]}
-    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    atomic_write_text(path, json.dumps(data, indent=1) + "\n")
 
 
 def read_sidecar(path: Path) -> list[DeviceDigest]:

@@ -46,9 +46,8 @@ def resolve_vmids(node: Node, opts: VzdumpOptions) -> list[int]:
 
 def resolve_target(node: Node, opts: VzdumpOptions) -> Target:
     if opts.dumpdir is not None:
-        if not opts.dumpdir.is_absolute():
-            raise InputError("dumpdir", str(opts.dumpdir), "must be an absolute path")
-        opts.dumpdir.mkdir(parents=True, exist_ok=True)
+        if not opts.dumpdir.is_absolute() or not opts.dumpdir.is_dir():
+            raise InputError("dumpdir", str(opts.dumpdir), "must be an existing directory")
         return Target(DirBackupStore("", opts.dumpdir), None)
     registry = StorageRegistry(node)
     store = registry.backup_store(opts.storage or DEFAULT_STORAGE)
@@ -189,11 +188,12 @@ class VzdumpJob:
         self._prune(vmid, log)
 
     def _retention(self) -> PruneOptions | None:
+        """Proxmox's order: the job's, then the storage's, then vzdump.conf's."""
         if self.opts.prune_backups is not None:
             return self.opts.prune_backups
         if self.target.storage is not None and self.target.storage.prune_backups:
             return parse_prune_backups(self.target.storage.prune_backups)
-        return None
+        return self.opts.node_prune_backups
 
     def _prune(self, vmid: int, log: BackupLog) -> None:
         retention = self._retention()

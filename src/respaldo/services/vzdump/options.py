@@ -50,7 +50,8 @@ class VzdumpOptions:
     stopwait: int = 10  # minutes
     script: Path | None = None
     remove: bool = True
-    prune_backups: PruneOptions | None = None
+    prune_backups: PruneOptions | None = None  # given for this job
+    node_prune_backups: PruneOptions | None = None  # vzdump.conf's, below the storage's
     protected: bool = False
     notes_template: str | None = None
     mailto: list[str] = field(default_factory=list)
@@ -146,7 +147,15 @@ def node_defaults(node: Node) -> dict[str, str]:
 def parse_options(given: Mapping[str, str], defaults: Mapping[str, str]) -> VzdumpOptions:
     """Options as given, over the node defaults, over Proxmox's built-in defaults."""
     opts = VzdumpOptions()
-    for key, value in {**defaults, **given}.items():
+    node = dict(defaults)
+    if "storage" in given or "dumpdir" in given:
+        # The target given for the job replaces the node's default target, whichever it is.
+        node.pop("storage", None)
+        node.pop("dumpdir", None)
+    node_prune = node.pop("prune-backups", None)
+    if node_prune is not None and "prune-backups" not in given:
+        opts.node_prune_backups = parse_prune_backups(node_prune)
+    for key, value in {**node, **given}.items():
         _apply(opts, key, value)
     if opts.all and opts.vmids:
         raise InputError("vmid", " ".join(map(str, opts.vmids)), "give VMIDs or --all 1, not both")
