@@ -1,9 +1,7 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,25 +17,11 @@ from respaldo.storage.backups import (
     dat_name,
     parse_backup_name,
 )
+from tests.conftest import local_tz
 
 EXAMPLE = "vzdump-qemu-100-2024_05_20-18_11_48.vma.zst"
 # Central European time without needing tzdata: +01:00, +02:00 in summer.
 CET = "CET-1CEST,M3.5.0,M10.5.0/3"
-
-
-@contextmanager
-def local_tz(spec: str) -> Iterator[None]:
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = spec
-    time.tzset()
-    try:
-        yield
-    finally:
-        if old is None:
-            del os.environ["TZ"]
-        else:
-            os.environ["TZ"] = old
-        time.tzset()
 
 
 @pytest.fixture

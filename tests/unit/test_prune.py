@@ -1,10 +1,7 @@
 from __future__ import annotations
 
-import os
 import random
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -24,6 +21,7 @@ from respaldo.services.prune import (
     prune,
 )
 from respaldo.storage.backups import DirBackupStore, backup_filename
+from tests.conftest import local_tz
 
 
 def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> int:
@@ -36,21 +34,6 @@ def marks_of(backups: list[PruneCandidate], text: str, tz: timezone = UTC) -> di
 
 def kept(marks: Mapping[str, str]) -> set[str]:
     return {key for key, mark in marks.items() if mark == "keep"}
-
-
-@contextmanager
-def local_tz(spec: str) -> Iterator[None]:
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = spec
-    time.tzset()
-    try:
-        yield
-    finally:
-        if old is None:
-            del os.environ["TZ"]
-        else:
-            os.environ["TZ"] = old
-        time.tzset()
 
 
 # -- the property string ----------------------------------------------------------------------
