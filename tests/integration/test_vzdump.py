@@ -316,3 +316,17 @@ def test_bad_options_are_named(cli: Cli, args: list[str], message: str) -> None:
     make_vm(cli, "0.0625")
     assert message in cli.fails(*args)
     assert archives(cli) == []
+
+
+def test_all_with_exclude_and_a_dumpdir(cli: Cli, tmp_path: Path) -> None:
+    for vmid in ("100", "101", "102"):
+        cli.run("qm", "create", vmid, "--memory", "64", "--virtio0", "local:0.0625")
+    out = cli.run("vzdump", "--all", "1", "--exclude", "101", "--compress", "zstd").stdout
+    assert "Starting Backup of VM 100" in out and "Starting Backup of VM 102" in out
+    assert "VM 101" not in out
+    assert sorted(ARCHIVE_NAME.match(p.name).group(1) for p in archives(cli)) == ["100", "102"]  # type: ignore[union-attr]
+    dump = tmp_path / "elsewhere"
+    assert "must be an existing directory" in cli.fails("vzdump", "101", "--dumpdir", str(dump))
+    dump.mkdir()
+    cli.run("vzdump", "101", "--dumpdir", str(dump))
+    assert [p.name.split("-")[2] for p in dump.glob("vzdump-qemu-*.vma")] == ["101"]

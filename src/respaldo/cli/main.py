@@ -29,8 +29,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse(argv: list[str]) -> argparse.Namespace:
+    """argparse, except that vzdump takes its words raw, as Proxmox's does: its options may
+    come first (``vzdump --all 1 --exclude 101``), where argparse would take them for its own."""
+    parser = build_parser()
+    if argv[:1] == ["vzdump"] and not {"-h", "--help"} & set(argv[1:]):
+        args = parser.parse_args(["vzdump"])
+        args.args = argv[1:]
+        return args
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(sys.argv[1:] if argv is None else argv)
     handler: Handler = args.func
     try:
         handler(args, Node.from_env())
