@@ -28,6 +28,7 @@ from bench.common import (
     Node,
     drop_into_cache,
     mixed_disk_vm,
+    qemu_nbd,
     run_measured,
     scratch_node,
 )
@@ -43,33 +44,21 @@ def baseline(image: Path, out: Path, durable: bool = False) -> float:
     """qemu-nbd export of the image, nbdcopy to stdout, zstd -1 -T<cores>; with ``durable``
     the output is also fsynced, as respaldo does before it renames an archive."""
     sock = out.with_suffix(".sock")
-    server = subprocess.Popen(
-        [
-            "qemu-nbd",
-            "--read-only",
-            "--persistent",
-            "-k",
-            str(sock),
-            "--image-opts",
-            f"driver=qcow2,file.driver=file,file.filename={image},file.locking=off",
-        ]
-    )
+    image_opts = f"driver=qcow2,file.driver=file,file.filename={image},file.locking=off"
     try:
-        deadline = time.monotonic() + 10
-        while not sock.exists():
-            if time.monotonic() > deadline:
-                raise RuntimeError("qemu-nbd did not start")
-            time.sleep(0.01)
-        start = time.perf_counter()
-        subprocess.run(
-            f"nbdcopy 'nbd+unix:///?socket={sock}' - | zstd -q -1 -T{CORES} -o {out} -f",
-            shell=True,
-            check=True,
-        )
-        return time.perf_counter() - start
+        with qemu_nbd(sock, ["--read-only", "--image-opts", image_opts]):
+            start = time.perf_counter()
+            subprocess.run(
+                f"nbdcopy 'nbd+unix:///?socket={sock}' - | zstd -q -1 -T{CORES} -o {out} -f",
+                shell=True,
+                check=True,
+            )
+            if durable:
+                fd = os.open(out, os.O_RDONLY)
+                os.fsync(fd)
+                os.close(fd)
+            return time.perf_counter() - start
     finally:
-        server.terminate()
-        server.wait()
         out.unlink(missing_ok=True)
 
 

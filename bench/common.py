@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from respaldo.qemu import process
+
 MIB = 1 << 20
 GIB = 1 << 30
 TEXT_LINE = (
@@ -131,3 +133,19 @@ def mixed_disk_vm(node: Node, vmid: int, size_gib: float, tmp: Path) -> tuple[Pa
     qemu_img_convert(raw, image, "qcow2")
     raw.unlink()
     return image, allocated
+
+
+@contextmanager
+def qemu_nbd(sock: Path, image_args: list[str]) -> Iterator[None]:
+    """A qemu-nbd serving ``image_args`` on ``sock`` for a baseline: ``--fork`` returns once
+    the socket listens, and the server is ended however the block ends."""
+    pidfile = sock.with_suffix(".pid")
+    subprocess.run(
+        ["qemu-nbd", "--fork", f"--pid-file={pidfile}", "-k", str(sock), *image_args],
+        check=True,
+    )
+    try:
+        yield
+    finally:
+        process.kill(int(pidfile.read_text().strip()))
+        pidfile.unlink(missing_ok=True)

@@ -24,6 +24,7 @@ from bench.common import (
     Node,
     drop_into_cache,
     mixed_disk_vm,
+    qemu_nbd,
     run_measured,
     scratch_node,
 )
@@ -39,32 +40,17 @@ def make_archive(node: Node, size_gib: float, tmp: Path) -> Path:
 def baseline(archive: Path, size: int, tmp: Path) -> float:
     target = tmp / "target.qcow2"
     sock = tmp / "target.sock"
-    pidfile = tmp / "target.pid"
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(target), str(size)], check=True)
-    subprocess.run(
-        [
-            "qemu-nbd",
-            "--fork",
-            f"--pid-file={pidfile}",
-            "-f",
-            "qcow2",
-            "-k",
-            str(sock),
-            str(target),
-        ],
-        check=True,
-    )
     try:
-        start = time.perf_counter()
-        subprocess.run(
-            f"zstd -q -dc {archive} | nbdcopy - 'nbd+unix:///?socket={sock}'",
-            shell=True,
-            check=True,
-        )
-        return time.perf_counter() - start
+        with qemu_nbd(sock, ["-f", "qcow2", str(target)]):
+            start = time.perf_counter()
+            subprocess.run(
+                f"zstd -q -dc {archive} | nbdcopy - 'nbd+unix:///?socket={sock}'",
+                shell=True,
+                check=True,
+            )
+            return time.perf_counter() - start
     finally:
-        subprocess.run(["kill", pidfile.read_text().strip()], check=False)
-        time.sleep(0.2)
         target.unlink(missing_ok=True)
 
 
