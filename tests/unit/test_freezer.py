@@ -67,8 +67,17 @@ def qga(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path / "qga.sock"
 
 
-def _freezer(qga: Path, log: BackupLog) -> guest._Freezer:
-    return guest._Freezer(qga, log, lambda: None)
+def _freeze_and_thaw(qga: Path, freeze: str, thaw: str) -> tuple[FakeAgent, BackupLog, bool]:
+    """One freeze and one thaw against a fake agent; its commands, the log, thawed or not."""
+    agent = FakeAgent(qga, freeze=freeze, thaw=thaw)
+    log = BackupLog()
+    freezer = guest._Freezer(qga, log, lambda: None)
+    try:
+        freezer.freeze()
+        freezer.thaw()
+    finally:
+        agent.close()
+    return agent, log, freezer.thawed
 
 
 @pytest.mark.parametrize("freeze", ["error", "hang"])
@@ -76,48 +85,27 @@ def test_a_failed_freeze_is_a_warning_and_the_thaw_is_still_sent(
     qga: Path, monkeypatch: pytest.MonkeyPatch, freeze: str
 ) -> None:
     monkeypatch.setattr(guest, "FREEZE_TIMEOUT", 0.5)
-    agent = FakeAgent(qga, freeze=freeze, thaw="ok")
-    log = BackupLog()
-    freezer = _freezer(qga, log)
-    try:
-        freezer.freeze()
-        freezer.thaw()
-    finally:
-        agent.close()
+    agent, log, thawed = _freeze_and_thaw(qga, freeze, "ok")
     assert "unable to freeze guest filesystems" in log.text()
     assert log.warnings == 1
-    assert freezer.thawed
+    assert thawed
     assert agent.commands.count("guest-fsfreeze-thaw") == 1
     # the thaw went over a new connection, synced again first
     assert agent.commands.count("guest-sync-delimited") == 2
 
 
 def test_a_failed_thaw_is_logged_not_raised_and_left_for_undo(qga: Path) -> None:
-    agent = FakeAgent(qga, freeze="ok", thaw="error")
-    log = BackupLog()
-    freezer = _freezer(qga, log)
-    try:
-        freezer.freeze()
-        freezer.thaw()
-    finally:
-        agent.close()
+    _, log, thawed = _freeze_and_thaw(qga, "ok", "error")
     assert "thawing the guest failed" in log.text()
-    assert not freezer.thawed  # the backup keeps 'frozen' recorded: undo thaws again
+    assert not thawed  # the backup keeps 'frozen' recorded: undo thaws again
 
 
 def test_freeze_and_thaw_share_one_connection_and_log_the_frozen_time(qga: Path) -> None:
-    agent = FakeAgent(qga, freeze="ok", thaw="ok")
-    log = BackupLog()
-    freezer = _freezer(qga, log)
-    try:
-        freezer.freeze()
-        freezer.thaw()
-    finally:
-        agent.close()
+    agent, log, thawed = _freeze_and_thaw(qga, "ok", "ok")
     assert agent.commands == [
         "guest-sync-delimited",
         "guest-fsfreeze-freeze",
         "guest-fsfreeze-thaw",
     ]
     assert "guest filesystems were frozen for" in log.text()
-    assert freezer.thawed
+    assert thawed
