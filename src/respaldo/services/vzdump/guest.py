@@ -15,7 +15,7 @@ from respaldo.archive.digest import DeviceDigest, write_sidecar
 from respaldo.archive.vma import DeviceSink, VmaWriter
 from respaldo.config.propstring import parse_propstring
 from respaldo.config.vmconfig import Drive, VmConfig
-from respaldo.errors import QemuError, RespaldoError, TaskError, VMLocked
+from respaldo.errors import QemuError, RespaldoError, TaskError
 from respaldo.locks import file_lock
 from respaldo.node import Node
 from respaldo.qemu import process
@@ -89,18 +89,17 @@ class GuestBackup:
             try:
                 return self._run_locked(started)
             finally:
-                notes: list[str] = []
-                recovery.undo(self.node, self.state, notes)
-                for note in notes:
-                    self.log.info(note)
+                self._undo(self.state)
 
     def _recover_stale(self) -> None:
         stale = recovery.stale(self.node, self.vmid)
-        if stale is None:
-            return
+        if stale is not None:
+            self.log.warn(f"cleaning up after an interrupted backup of VM {self.vmid}")
+            self._undo(stale)
+
+    def _undo(self, state: recovery.BackupState) -> None:
         notes: list[str] = []
-        recovery.undo(self.node, stale, notes)
-        self.log.warn(f"cleaned up after an interrupted backup of VM {self.vmid}")
+        recovery.undo(self.node, state, notes)
         for note in notes:
             self.log.info(note)
 
@@ -137,12 +136,8 @@ class GuestBackup:
         return GuestOutcome(volid, filename, size, self.store.log_path(filename))
 
     def _lock_config(self) -> VmConfig:
-        with self.vms.store.locked(self.vmid):
-            config = self.vms.store.load(self.vmid)
-            if config.lock:
-                raise VMLocked(self.vmid, config.lock)
+        with self.vms.store.editing(self.vmid) as config:  # refused when locked already
             config.set("lock", "backup")
-            self.vms.store.save(config)
             self._record(locked=True)
         return config
 
