@@ -36,7 +36,7 @@ from respaldo.qemu.cmdline import build_argv
 from respaldo.qemu.qmp import Qmp
 from respaldo.qemu.runner import binary, run
 from respaldo.services.disks import DiskManager, is_owned_volume
-from respaldo.services.vmstore import VmStore, check_unlocked
+from respaldo.services.vmstore import VmStore
 from respaldo.storage.registry import StorageRegistry
 
 # Keys ``qm create`` / ``qm set`` accept besides drives (scsiN, virtioN, sataN, ideN) and netN.
@@ -239,10 +239,7 @@ class VmManager:
             config.delete("lock")
 
     def destroy(self, vmid: int, skiplock: bool = False) -> None:
-        with self.store.locked(vmid):
-            config = self.store.load(vmid)
-            if not skiplock:
-                check_unlocked(config)
+        with self.store.operating(vmid, skiplock) as config:
             if config.get("protection") == "1":
                 raise VMStateError(
                     f"VM {vmid} is protected (protection: 1); "
@@ -330,10 +327,7 @@ class VmManager:
 
     def start(self, vmid: int, paused: bool = False, skiplock: bool = False) -> int:
         """Start QEMU (daemonized); with ``paused`` the guest CPUs wait for ``resume``."""
-        with self.store.locked(vmid):
-            config = self.store.load(vmid)
-            if not skiplock:
-                check_unlocked(config)
+        with self.store.operating(vmid, skiplock) as config:
             paths = process.runtime_paths(self.node, vmid)
             if process.running_pid(paths) is not None:
                 raise VMStateError(f"VM {vmid} already running")
@@ -357,10 +351,7 @@ class VmManager:
 
     def stop(self, vmid: int, timeout: float = 10.0, skiplock: bool = False) -> None:
         """Hard stop: QMP ``quit``, then SIGTERM/SIGKILL if QEMU does not go."""
-        with self.store.locked(vmid):
-            config = self.store.load(vmid)
-            if not skiplock:
-                check_unlocked(config)
+        with self.store.operating(vmid, skiplock):
             self._stop_process(vmid, timeout)
 
     def _stop_process(self, vmid: int, timeout: float) -> None:
@@ -385,10 +376,7 @@ class VmManager:
 
         Returns True when the guest shut down by itself, False when it had to be stopped.
         """
-        with self.store.locked(vmid):
-            config = self.store.load(vmid)
-            if not skiplock:
-                check_unlocked(config)
+        with self.store.operating(vmid, skiplock):
             pid = self._pid(vmid)
             if pid is None:
                 return True
@@ -412,17 +400,13 @@ class VmManager:
         return pid
 
     def suspend(self, vmid: int, skiplock: bool = False) -> None:
-        with self.store.locked(vmid):
-            if not skiplock:
-                check_unlocked(self.store.load(vmid))
+        with self.store.operating(vmid, skiplock):
             self._running_pid(vmid)
             with self._qmp(vmid) as qmp:
                 qmp.execute("stop")
 
     def resume(self, vmid: int, skiplock: bool = False) -> None:
-        with self.store.locked(vmid):
-            if not skiplock:
-                check_unlocked(self.store.load(vmid))
+        with self.store.operating(vmid, skiplock):
             self._running_pid(vmid)
             with self._qmp(vmid) as qmp:
                 qmp.execute("cont")

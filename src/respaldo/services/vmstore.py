@@ -57,12 +57,19 @@ class VmStore:
             yield
 
     @contextmanager
-    def editing(self, vmid: int, skiplock: bool = False) -> Iterator[VmConfig]:
-        """Load under the lock, let the caller change it, save when the block ends cleanly."""
+    def operating(self, vmid: int, skiplock: bool = False) -> Iterator[VmConfig]:
+        """The config, loaded under the VM's lock and held for one operation; a config
+        ``lock`` refuses it unless ``skiplock``."""
         with self.locked(vmid):
             config = self.load(vmid)
             if not skiplock:
                 check_unlocked(config)
+            yield config
+
+    @contextmanager
+    def editing(self, vmid: int, skiplock: bool = False) -> Iterator[VmConfig]:
+        """As ``operating``, and the config is saved when the block ends cleanly."""
+        with self.operating(vmid, skiplock) as config:
             yield config
             self.save(config)
 
