@@ -6,7 +6,13 @@ import json
 from pathlib import Path
 
 from respaldo.config.vmconfig import VmConfig
-from respaldo.qemu.cmdline import ResolvedDrive, RuntimePaths, build_argv
+from respaldo.qemu.cmdline import (
+    QEMU_MALLOC_TUNABLES,
+    ResolvedDrive,
+    RuntimePaths,
+    build_argv,
+    qemu_environment,
+)
 
 PATHS = RuntimePaths(
     Path("/r/100.pid"),
@@ -89,3 +95,17 @@ def test_agent_identity_and_extra_args() -> None:
     assert "type=1,uuid=3b2e1f0a-9c4d-4e8f-8a1b-2c3d4e5f6a7b" in _values(argv, "-smbios")
     assert "vmgenid,guid=9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d" in _values(argv, "-device")
     assert argv[-4:] == ["-kernel", "/boot/vmlinuz", "-append", "console=ttyS0 quiet"]
+
+
+def test_qemu_gets_malloc_thresholds_and_keeps_the_rest_of_the_environment() -> None:
+    env = qemu_environment({"PATH": "/usr/bin", "LANG": "C.UTF-8"})
+    assert env["PATH"] == "/usr/bin"
+    assert env["LANG"] == "C.UTF-8"
+    assert env["GLIBC_TUNABLES"] == QEMU_MALLOC_TUNABLES
+    assert "glibc.malloc.mmap_threshold=" in QEMU_MALLOC_TUNABLES
+
+
+def test_an_administrators_own_glibc_tunables_come_last_and_so_win() -> None:
+    own = "glibc.malloc.trim_threshold=0"
+    env = qemu_environment({"GLIBC_TUNABLES": own})
+    assert env["GLIBC_TUNABLES"] == f"{QEMU_MALLOC_TUNABLES}:{own}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,6 +159,23 @@ def build_argv(
     if extra:
         argv += shlex.split(extra)
     return argv
+
+
+# QEMU serves each NBD read of a backup from a freshly allocated bounce buffer of the request
+# size (MiBs). glibc hands such sizes out with mmap and trims them back, so every request
+# page-faults its buffer in again: measured here, half of QEMU's CPU time during a backup
+# (1.55 s of 1.36 GB read, 0.74 s with these thresholds). Guest RAM is mapped by QEMU itself,
+# so it is not affected; the heap may keep up to TRIM_THRESHOLD of freed buffers.
+QEMU_MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864"
+
+
+def qemu_environment(base: Mapping[str, str]) -> dict[str, str]:
+    """The environment QEMU starts with: ``base`` plus the malloc thresholds above (settings
+    the caller gave in GLIBC_TUNABLES come later, so they win)."""
+    env = dict(base)
+    own = env.get("GLIBC_TUNABLES")
+    env["GLIBC_TUNABLES"] = f"{QEMU_MALLOC_TUNABLES}:{own}" if own else QEMU_MALLOC_TUNABLES
+    return env
 
 
 def _identity(config: VmConfig) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import os
 import random
 import re
 import uuid
@@ -32,7 +33,7 @@ from respaldo.config.vmconfig import (
 from respaldo.errors import InputError, NoSuchVolume, QemuError, QmpError, VMStateError
 from respaldo.node import Accelerator, Node, kvm_usable
 from respaldo.qemu import process
-from respaldo.qemu.cmdline import build_argv
+from respaldo.qemu.cmdline import build_argv, qemu_environment
 from respaldo.qemu.qmp import Qmp
 from respaldo.qemu.runner import binary, run
 from respaldo.services.disks import DiskManager, is_owned_volume
@@ -343,7 +344,7 @@ class VmManager:
                 kvm=self._use_kvm(config),
                 paused=paused,
             )
-            run(argv, timeout=60)
+            run(argv, timeout=60, env=qemu_environment(os.environ))
             pid = process.running_pid(paths)
             if pid is None:
                 raise QemuError(f"VM {vmid}: QEMU reported success but is not running")
