@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from respaldo.archive.digest import DeviceDigest, SparseDigest
 from respaldo.archive.vma import (
     BLOCK_SIZE,
     CLUSTER_SIZE,
@@ -402,6 +403,62 @@ def test_device_sink_random_splits_match_direct_writes(seed: int) -> None:
     assert out.getvalue() == direct
 
 
+def digests_read_back(archive: bytes) -> list[DeviceDigest]:
+    """The digests a reader computes from the archive's content (masks from the data)."""
+    reader = VmaReader(io.BytesIO(archive))
+    digests = {d.dev_id: SparseDigest(d.name, d.size) for d in reader.header.devices}
+    for dev_id, n, data in reader.iter_clusters():
+        digests[dev_id].add_cluster(n, data)
+    return [d.result() for d in digests.values()]
+
+
+def mixed_image() -> bytes:
+    """150 clusters: long full runs (crossing extents and 4 MiB pieces), all-zero clusters,
+    aligned zero blocks, and 4 KiB zero runs that straddle two blocks (both hold data)."""
+    rnd = random.Random(11)
+    image = bytearray(rnd.randbytes(150 * CLUSTER_SIZE))
+    image[70 * CLUSTER_SIZE : 73 * CLUSTER_SIZE] = bytes(3 * CLUSTER_SIZE)
+    for block in (80 * 16 + 3, 80 * 16 + 15, 81 * 16, 120 * 16 + 7):
+        image[block * BLOCK_SIZE : (block + 1) * BLOCK_SIZE] = bytes(BLOCK_SIZE)
+    for at in (90 * CLUSTER_SIZE + 2 * BLOCK_SIZE + 2048, 100 * CLUSTER_SIZE - 100):
+        image[at : at + BLOCK_SIZE] = bytes(BLOCK_SIZE)
+    return bytes(image)
+
+
+def test_device_sink_big_pieces_store_and_hash_like_single_clusters() -> None:
+    image = mixed_image()
+    piece = 4 << 20
+    direct = io.BytesIO()
+    writer = VmaWriter(direct, CONF, [("drive-scsi0", len(image))], FIXED_UUID, 1, digests=True)
+    for n, chunk in clusters_of(image):
+        writer.write_cluster(1, n, chunk)
+    writer.close()
+    sunk = io.BytesIO()
+    big = VmaWriter(sunk, CONF, [("drive-scsi0", len(image))], FIXED_UUID, 1, digests=True)
+    sink = DeviceSink(big, 1, len(image))
+    for off in range(0, len(image), piece):
+        sink.data(off, image[off : off + piece])
+    sink.finish()
+    big.close()
+
+    assert sunk.getvalue() == direct.getvalue()
+    assert big.device_digests() == writer.device_digests() == digests_read_back(sunk.getvalue())
+    assert restore_all(sunk.getvalue())[1][1] == image
+    zero_blocks = 3 * 16 + 4
+    assert big.bytes_zero == zero_blocks * BLOCK_SIZE
+    assert big.device_digests()[0].data_bytes == len(image) - zero_blocks * BLOCK_SIZE
+
+
+def test_digest_depends_on_where_the_data_is() -> None:
+    """The same blocks at other cluster numbers give another digest (the keys count)."""
+    data = random.Random(5).randbytes(CLUSTER_SIZE)
+    first, second = SparseDigest("d", 4 * CLUSTER_SIZE), SparseDigest("d", 4 * CLUSTER_SIZE)
+    first.add_cluster(1, data)
+    second.add_cluster(2, data)
+    assert first.result().digest != second.result().digest
+    assert first.result().data_bytes == second.result().data_bytes == CLUSTER_SIZE
+
+
 def test_device_sink_unaligned_zero_and_data_mix() -> None:
     size = 3 * CLUSTER_SIZE + 1024
     image = bytearray(size)
@@ -436,7 +493,7 @@ def test_device_sink_100_gib_of_zeros_writes_only_extent_headers() -> None:
         def __init__(self) -> None:
             self.written = 0
 
-        def write(self, data: bytes, /) -> int:
+        def write(self, data: bytes | memoryview, /) -> int:
             self.written += len(data)
             return len(data)
 

@@ -174,6 +174,15 @@ def test_read_sidecar_rejects_a_json_list(tmp_path: Path) -> None:
         read_sidecar(path)
 
 
+def test_read_sidecar_names_an_unknown_scheme_and_the_way_out(tmp_path: Path) -> None:
+    path = tmp_path / "x.digest.json"
+    path.write_text('{"scheme": "respaldo-sparse-sha256-v1", "devices": []}')
+    with pytest.raises(ArchiveError) as err:
+        read_sidecar(path)
+    assert "'respaldo-sparse-sha256-v1' is not known" in str(err.value)
+    assert "move the file aside" in str(err.value)
+
+
 # -- round trips for every compression ----------------------------------------------------------
 
 
@@ -211,7 +220,7 @@ def test_round_trip(tmp_path: Path, compression: Compression) -> None:
         assert check.clusters == check.clusters_found == -(-len(data) // CLUSTER_SIZE)
         assert check.zero_clusters >= 1
         assert check.data_bytes == expected[name].data_bytes
-        assert check.sha256 == expected[name].sha256
+        assert check.data_digest == expected[name].digest
         assert check.first_missing is None
 
     out = tmp_path / "out"
@@ -234,7 +243,7 @@ def test_verify_without_sidecar(tmp_path: Path) -> None:
     assert result.ok
     assert result.sidecar is None
     assert [d.digest for d in result.devices] == [DIGEST_NO_SIDECAR] * 2
-    assert all(d.sha256 is None for d in result.devices)
+    assert all(d.data_digest is None for d in result.devices)
 
 
 def test_extract_is_sparse(tmp_path: Path) -> None:
@@ -289,7 +298,7 @@ def test_flipped_data_byte_is_a_digest_mismatch(plain: Path) -> None:
     assert not result.ok
     assert [d.digest for d in result.devices] == [DIGEST_OK, DIGEST_MISMATCH]
     assert len(result.problems) == 1
-    assert result.problems[0].startswith("data digest mismatch for device drive-efidisk0: sha256")
+    assert result.problems[0].startswith("data digest mismatch for device drive-efidisk0: digest ")
 
 
 def test_extract_with_digest_mismatch_removes_everything(plain: Path, tmp_path: Path) -> None:

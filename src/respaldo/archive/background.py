@@ -62,7 +62,7 @@ class BackgroundWorker:
 
 
 class _Stream(Protocol):
-    def write(self, data: bytes) -> object: ...
+    def write(self, data: bytes | memoryview) -> object: ...
 
     def close(self) -> None: ...
 
@@ -71,13 +71,13 @@ class _Stream(Protocol):
 
 class BackgroundStream:
     """Writes to ``inner`` (a compressor) from a worker thread; the data must not change
-    after ``write`` (bytes objects, as the VMA writer hands over)."""
+    after ``write`` (bytes, or views of bytes, as the VMA writer hands over)."""
 
     def __init__(self, inner: _Stream, name: str = "compress") -> None:
         self._inner = inner
         self._worker = BackgroundWorker(name, depth=4)
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         self._worker.submit(self._inner.write, data)
 
     def close(self) -> None:

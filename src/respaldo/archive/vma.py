@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import Final, Protocol
 
 from respaldo.archive.background import BackgroundWorker
-from respaldo.archive.digest import DeviceDigest, SparseDigest
+from respaldo.archive.digest import CLUSTER_KEY, DeviceDigest, SparseDigest, block_runs
 from respaldo.errors import ArchiveError, RespaldoError
 
 # -- format constants -----------------------------------------------------------------------
@@ -79,6 +79,7 @@ _ZERO_CLUSTER: Final = bytes(CLUSTER_SIZE)
 _ZERO_MD5: Final = bytes(16)
 _BLOCK_OFFSETS: Final = tuple(range(0, CLUSTER_SIZE, BLOCK_SIZE))
 _EMPTY_ENTRIES: Final = (0,) * MAX_CLUSTERS_PER_EXTENT
+_FULL_ENTRY: Final = FULL_MASK << 48
 
 assert _HEAD.size == 60 and _DEV_INFO.size == 32 and _EXTENT.size == EXTENT_HEADER_SIZE
 
@@ -90,9 +91,10 @@ class ReadableStream(Protocol):
 
 
 class WritableStream(Protocol):
-    """What the writer needs: a compressor stream or file, possibly not seekable."""
+    """What the writer needs: a compressor stream or file, possibly not seekable. It is
+    handed bytes and read-only views of bytes, which it may keep until it has written them."""
 
-    def write(self, data: bytes, /) -> object: ...
+    def write(self, data: bytes | memoryview, /) -> object: ...
 
 
 class SeekableOutput(Protocol):
@@ -489,19 +491,54 @@ def _parse_devices(head: bytearray, blobs: _Blobs) -> list[VmaDevice]:
 # -- writer -----------------------------------------------------------------------------------
 
 
-def _split_blocks(cluster: bytes) -> tuple[int, list[bytes]]:
-    """Mask of the non-zero blocks of a 64 KiB cluster and those blocks, compared in C."""
-    if cluster == _ZERO_CLUSTER:
-        return 0, []
+def _mask_at(data: bytes, off: int) -> int:
+    """Mask of the non-zero 4 KiB blocks of the cluster at ``data[off:]``, compared in C."""
+    if data.startswith(_ZERO_CLUSTER, off):
+        return 0
     mask = 0
-    for j, off in enumerate(_BLOCK_OFFSETS):
-        if not cluster.startswith(_ZERO_BLOCK, off):
+    for j, block in enumerate(_BLOCK_OFFSETS):
+        if not data.startswith(_ZERO_BLOCK, off + block):
             mask |= 1 << j
-    if mask == FULL_MASK:
-        return mask, [cluster]
-    return mask, [
-        cluster[o : o + BLOCK_SIZE] for j, o in enumerate(_BLOCK_OFFSETS) if mask >> j & 1
-    ]
+    return mask
+
+
+def _cluster_masks(data: bytes, start: int, count: int) -> list[int]:
+    """Masks of ``count`` clusters at ``data[start:]``.
+
+    One search in C finds the next 4 KiB run of zeros; every block before it holds data, so
+    the clusters before it are full without a look at their blocks (most data of most disks).
+    """
+    masks: list[int] = []
+    end = start + count * CLUSTER_SIZE
+    pos = start
+    while pos < end:
+        zeros = data.find(_ZERO_BLOCK, pos, end)
+        if zeros < 0:
+            masks.extend([FULL_MASK] * ((end - pos) // CLUSTER_SIZE))
+            break
+        full = (zeros - pos) // CLUSTER_SIZE
+        masks.extend([FULL_MASK] * full)
+        pos += full * CLUSTER_SIZE
+        masks.append(_mask_at(data, pos))
+        pos += CLUSTER_SIZE
+    return masks
+
+
+def _coalesce(parts: list[bytes | memoryview]) -> list[bytes | memoryview]:
+    """Join runs of small parts (blocks, headers) into one buffer; big ones pass uncopied."""
+    out: list[bytes | memoryview] = []
+    small: list[bytes | memoryview] = []
+    for part in parts:
+        if len(part) >= CLUSTER_SIZE:
+            if small:
+                out.append(b"".join(small))
+                small = []
+            out.append(part)
+        else:
+            small.append(part)
+    if small:
+        out.append(b"".join(small))
+    return out
 
 
 def _stored_device_bytes(mask: int, valid: int) -> int:
@@ -559,7 +596,7 @@ class VmaWriter:
             d.dev_id: _WriteDevice(d, _ClusterMap(d.clusters)) for d in self.header.devices
         }
         self._entries: list[int] = []
-        self._pieces: list[bytes] = []
+        self._payload: list[bytes | memoryview] = []
         self._blocks = 0
         self._closed = False
         self.bytes_total = 0
@@ -605,25 +642,80 @@ class VmaWriter:
             return
         dev = self._device(dev_id)
         raw = data if type(data) is bytes else bytes(data)
-        valid = dev.valid_length(cluster_no)
         if len(raw) != CLUSTER_SIZE:
             raw = self._pad(raw, dev.dev.name, cluster_no)
-        if valid < CLUSTER_SIZE and raw.count(0, valid) != CLUSTER_SIZE - valid:
+        self.write_clusters(dev_id, cluster_no, raw)
+
+    def write_clusters(
+        self, dev_id: int, first: int, data: bytes, start: int = 0, count: int = 1
+    ) -> None:
+        """Add ``count`` whole clusters from ``first`` on, held in ``data[start:]``.
+
+        ``data`` is not copied: the archive stream and the digest take slices of it (bytes
+        never change). The device's short last cluster comes zero-padded to 64 KiB.
+        """
+        dev = self._device(dev_id)
+        end = start + count * CLUSTER_SIZE
+        if count <= 0 or start < 0 or end > len(data):
             raise ArchiveError(
-                f"cluster {cluster_no} of device {dev.dev.name} has data past the device end"
+                f"{count} clusters from byte {start} do not fit in a buffer of {len(data)} bytes"
             )
-        mask, blocks = _split_blocks(raw)
-        if not dev.seen.add(cluster_no):
-            raise ArchiveError(_duplicate_message(cluster_no, dev.dev.name))
-        self.bytes_total += valid
-        self.bytes_zero += valid - _stored_device_bytes(mask, valid)
-        self._entries.append(mask << 48 | dev_id << 32 | cluster_no)
-        self._pieces.extend(blocks)
+        dev.valid_length(first)
+        last_valid = dev.valid_length(first + count - 1)
+        if last_valid < CLUSTER_SIZE and data.count(0, end - CLUSTER_SIZE + last_valid, end) != (
+            CLUSTER_SIZE - last_valid
+        ):
+            raise ArchiveError(
+                f"cluster {first + count - 1} of device {dev.dev.name} has data past the device end"
+            )
+        dup = dev.seen.add_range(first, count)
+        if dup is not None:
+            raise ArchiveError(_duplicate_message(dup, dev.dev.name))
+        masks = _cluster_masks(data, start, count)
+        nbytes = (count - 1) * CLUSTER_SIZE + last_valid
+        stored = sum(m.bit_count() for m in masks[:-1]) * BLOCK_SIZE
+        stored += _stored_device_bytes(masks[-1], last_valid)
+        self.bytes_total += nbytes
+        self.bytes_zero += nbytes - stored
+        keys, blocks = self._store(dev_id, first, memoryview(data)[start:end], masks)
         if self._hasher is not None:
-            self._hasher.submit(self._digests[dev_id].add, cluster_no, mask, blocks)
-        self._blocks += mask.bit_count()
-        if len(self._entries) >= MAX_CLUSTERS_PER_EXTENT:
-            self._flush()
+            digest = self._digests[dev_id]
+            self._hasher.submit(digest.add_run, first, first + count - 1, keys, blocks)
+
+    def _store(
+        self, dev_id: int, first: int, view: memoryview, masks: list[int]
+    ) -> tuple[bytes, list[memoryview]]:
+        """Add the clusters' entries and blocks to the extent being built, flushing it when
+        full; returns the digest's keys and blocks for them."""
+        base = dev_id << 32
+        keys: list[bytes] = []
+        blocks: list[memoryview] = []
+        i = 0
+        while i < len(masks):
+            take = min(len(masks) - i, MAX_CLUSTERS_PER_EXTENT - len(self._entries))
+            n = first + i
+            if masks[i : i + take].count(FULL_MASK) == take:
+                # A run of full clusters: one slice of the buffer, whatever its length.
+                self._entries.extend(range(_FULL_ENTRY | base | n, _FULL_ENTRY | base | (n + take)))
+                parts = [view[i * CLUSTER_SIZE : (i + take) * CLUSTER_SIZE]]
+                keys.extend(map(CLUSTER_KEY.pack, range(n, n + take), [FULL_MASK] * take))
+                self._blocks += take * BLOCKS_PER_CLUSTER
+            else:
+                parts = []
+                for k in range(i, i + take):
+                    mask = masks[k]
+                    self._entries.append(mask << 48 | base | (first + k))
+                    if mask:
+                        at = k * CLUSTER_SIZE
+                        parts.extend(view[at + a : at + b] for a, b in block_runs(mask))
+                        keys.append(CLUSTER_KEY.pack(first + k, mask))
+                        self._blocks += mask.bit_count()
+            self._payload.extend(parts)
+            blocks.extend(parts)
+            i += take
+            if len(self._entries) >= MAX_CLUSTERS_PER_EXTENT:
+                self._flush()
+        return b"".join(keys), blocks
 
     @staticmethod
     def _pad(raw: bytes, devname: str, cluster_no: int) -> bytes:
@@ -661,7 +753,7 @@ class VmaWriter:
                 self._flush()
 
     def _flush(self) -> None:
-        """Emit the buffered extent: header (md5 over it) and its blocks in one write."""
+        """Emit the buffered extent: its header (md5 over it), then its blocks."""
         if not self._entries:
             return
         entries = self._entries + list(_EMPTY_ENTRIES[len(self._entries) :])
@@ -669,14 +761,14 @@ class VmaWriter:
             _EXTENT.pack(EXTENT_MAGIC, 0, self._blocks, self._uuid, _ZERO_MD5, *entries)
         )
         head[_EXTENT_MD5_AT : _EXTENT_MD5_AT + 16] = _md5(head)
-        self._pieces.insert(0, bytes(head))
-        self._emit(b"".join(self._pieces))
+        for part in _coalesce([bytes(head), *self._payload]):
+            self._emit(part)
         self._entries = []
-        self._pieces = []
+        self._payload = []
         self._blocks = 0
         self.extents += 1
 
-    def _emit(self, data: bytes) -> None:
+    def _emit(self, data: bytes | memoryview) -> None:
         self._out.write(data)
         self.bytes_written += len(data)
 
@@ -749,18 +841,20 @@ class DeviceSink:
             )
 
     def data(self, offset: int, buf: bytes | bytearray | memoryview) -> None:
-        """Data for bytes offset..offset+len(buf) of the device."""
-        view = memoryview(buf).cast("B")
-        self._check(offset, view.nbytes)
-        end = view.nbytes
+        """Data for bytes offset..offset+len(buf) of the device; bytes are not copied."""
+        raw = buf if type(buf) is bytes else bytes(buf)
+        self._check(offset, len(raw))
+        end = len(raw)
         if not end:
             return
+        view = memoryview(raw)
         done = self._fill(view, 0) if self.position % CLUSTER_SIZE else 0
-        while end - done >= CLUSTER_SIZE:
-            cluster_no = self.position // CLUSTER_SIZE
-            self._writer.write_cluster(self._dev_id, cluster_no, view[done : done + CLUSTER_SIZE])
-            done += CLUSTER_SIZE
-            self.position += CLUSTER_SIZE
+        whole = (end - done) // CLUSTER_SIZE
+        if whole:
+            first = self.position // CLUSTER_SIZE
+            self._writer.write_clusters(self._dev_id, first, raw, done, whole)
+            done += whole * CLUSTER_SIZE
+            self.position += whole * CLUSTER_SIZE
         if done < end:
             self._fill(view, done)
 

@@ -141,8 +141,8 @@ class ArchiveInfo:
 class DeviceCheck:
     """What a verify found for one disk device.
 
-    ``digest`` is one of the ``DIGEST_*`` states; ``sha256`` is the digest recomputed from
-    the archive when a sidecar asked for it.
+    ``digest`` is one of the ``DIGEST_*`` states; ``data_digest`` is the digest recomputed
+    from the archive when a sidecar asked for it.
     """
 
     dev_id: int
@@ -154,7 +154,7 @@ class DeviceCheck:
     data_bytes: int
     first_missing: int | None
     digest: str
-    sha256: str | None = None
+    data_digest: str | None = None
 
     @property
     def human_size(self) -> str:
@@ -203,7 +203,7 @@ class VerifyResult:
                     "data_bytes": d.data_bytes,
                     "first_missing": d.first_missing,
                     "digest": d.digest,
-                    "sha256": d.sha256,
+                    "data_digest": d.data_digest,
                 }
                 for d in self.devices
             ],
@@ -367,7 +367,7 @@ def verify_archive(path: Path) -> VerifyResult:
 def _digest_state(
     dev: DeviceReport, expected: dict[str, DeviceDigest], digest: SparseDigest
 ) -> tuple[str, str | None, str | None]:
-    """(state, recomputed sha256, problem) of a device read to the end, with a sidecar."""
+    """(state, recomputed digest, problem) of a device read to the end, with a sidecar."""
     want = expected.get(dev.name)
     if want is None:
         return DIGEST_NOT_IN_SIDECAR, None, f"digest sidecar has no entry for device {dev.name}"
@@ -380,11 +380,11 @@ def _digest_state(
     got = digest.result()
     reason = compare_digest(want, got)
     if reason is not None:
-        return DIGEST_MISMATCH, got.sha256, f"data digest mismatch for device {dev.name}: {reason}"
-    return DIGEST_OK, got.sha256, None
+        return DIGEST_MISMATCH, got.digest, f"data digest mismatch for device {dev.name}: {reason}"
+    return DIGEST_OK, got.digest, None
 
 
-def _device_check(dev: DeviceReport, state: str, sha: str | None) -> DeviceCheck:
+def _device_check(dev: DeviceReport, state: str, data_digest: str | None) -> DeviceCheck:
     return DeviceCheck(
         dev_id=dev.dev_id,
         name=dev.name,
@@ -395,7 +395,7 @@ def _device_check(dev: DeviceReport, state: str, sha: str | None) -> DeviceCheck
         data_bytes=dev.data_bytes,
         first_missing=dev.first_missing,
         digest=state,
-        sha256=sha,
+        data_digest=data_digest,
     )
 
 
