@@ -15,7 +15,7 @@ from respaldo.archive.digest import DeviceDigest, write_sidecar
 from respaldo.archive.vma import DeviceSink, VmaWriter
 from respaldo.config.propstring import parse_propstring
 from respaldo.config.vmconfig import Drive, VmConfig
-from respaldo.errors import QemuError, RespaldoError, TaskError
+from respaldo.errors import QemuError, RespaldoError, StorageError, TaskError
 from respaldo.locks import file_lock
 from respaldo.node import Node
 from respaldo.qemu import process
@@ -256,23 +256,29 @@ class GuestBackup:
         # Compression runs in its own thread, beside the extent assembly of this one.
         writer = BackgroundStream(compressor)
         vma: VmaWriter | None = None
+        behind = WriteBehind(out.fileno())
         try:
             vma = VmaWriter(writer, configs, devices, digests=True)
             throttle = Throttle(self.opts.bwlimit * 1024)
             total = sum(d.size for d in disks)
             progress = Progress(total, self.log.info, quiet=True)  # the totals at the end
-            behind = WriteBehind(out.fileno())
             for dev_id, disk in enumerate(disks, start=1):
                 self._copy_disk(vma, dev_id, disk, progress, throttle, behind)
             vma.close()
             writer.close()
+            _finish_write_behind(behind)
         except BaseException:
-            if vma is not None:
-                vma.abort()
-            writer.abort()
+            self._abort_copy(vma, writer, behind)
             raise
         progress.finish(vma.bytes_zero, compressor.bytes_out)
         return vma.device_digests()
+
+    @staticmethod
+    def _abort_copy(vma: VmaWriter | None, writer: BackgroundStream, behind: WriteBehind) -> None:
+        if vma is not None:
+            vma.abort()
+        writer.abort()
+        behind.stop()
 
     def _copy_disk(
         self,
@@ -365,6 +371,13 @@ class _Freezer:
                 f"(freeze command {self.freeze_ms:.0f} ms, thaw command "
                 f"{(done - started) * 1000:.0f} ms)"
             )
+
+
+def _finish_write_behind(behind: WriteBehind) -> None:
+    try:
+        behind.finish()
+    except OSError as err:
+        raise StorageError(f"cannot make the archive durable: {err}") from err
 
 
 def _agent_enabled(config: VmConfig) -> bool:
