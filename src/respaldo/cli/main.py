@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable
 
-from respaldo.cli import pvesm, qm, qmrestore, vma, vzdump
 from respaldo.errors import RespaldoError
 from respaldo.node import Node
 
@@ -14,25 +14,25 @@ EXIT_FAILURE = 1
 EXIT_USER_ERROR = 2
 
 Handler = Callable[[argparse.Namespace, Node], None]
+COMMANDS = ("qm", "pvesm", "vzdump", "qmrestore", "vma")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or with ``only`` of that one: a command then imports
+    just its own modules (a backup starts without the restore and storage code)."""
     parser = argparse.ArgumentParser(
         prog="respaldo", description="Back up and restore QEMU/KVM VMs, the Proxmox VE way."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    qm.register(sub)
-    pvesm.register(sub)
-    vzdump.register(sub)
-    qmrestore.register(sub)
-    vma.register(sub)
+    for name in [only] if only in COMMANDS else COMMANDS:
+        importlib.import_module(f"respaldo.cli.{name}").register(sub)
     return parser
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     """argparse, except that vzdump takes its words raw, as Proxmox's does: its options may
     come first (``vzdump --all 1 --exclude 101``), where argparse would take them for its own."""
-    parser = build_parser()
+    parser = build_parser(argv[0] if argv else None)
     if argv[:1] == ["vzdump"] and not {"-h", "--help"} & set(argv[1:]):
         args = parser.parse_args(["vzdump"])
         args.args = argv[1:]
