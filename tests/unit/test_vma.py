@@ -449,6 +449,24 @@ def test_device_sink_big_pieces_store_and_hash_like_single_clusters() -> None:
     assert big.device_digests()[0].data_bytes == len(image) - zero_blocks * BLOCK_SIZE
 
 
+def test_device_sink_copies_a_bytearray_unless_it_is_handed_over() -> None:
+    image = mixed_image()[: 80 * CLUSTER_SIZE]
+    archives = []
+    for handover in (False, True):
+        out = io.BytesIO()
+        writer = VmaWriter(out, CONF, [("drive-scsi0", len(image))], FIXED_UUID, 1)
+        sink = DeviceSink(writer, 1, len(image))
+        buffer = bytearray(image)
+        sink.data(0, buffer, handover=handover)
+        if not handover:
+            buffer[:] = bytes(len(buffer))  # the caller reuses its buffer: no effect
+        sink.finish()
+        writer.close()
+        archives.append(out.getvalue())
+    assert archives[0] == archives[1]
+    assert restore_all(archives[0])[1][1] == image
+
+
 def test_digest_depends_on_where_the_data_is() -> None:
     """The same blocks at other cluster numbers give another digest (the keys count)."""
     data = random.Random(5).randbytes(CLUSTER_SIZE)

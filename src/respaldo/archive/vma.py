@@ -491,7 +491,7 @@ def _parse_devices(head: bytearray, blobs: _Blobs) -> list[VmaDevice]:
 # -- writer -----------------------------------------------------------------------------------
 
 
-def _mask_at(data: bytes, off: int) -> int:
+def _mask_at(data: bytes | bytearray, off: int) -> int:
     """Mask of the non-zero 4 KiB blocks of the cluster at ``data[off:]``, compared in C."""
     if data.startswith(_ZERO_CLUSTER, off):
         return 0
@@ -502,7 +502,7 @@ def _mask_at(data: bytes, off: int) -> int:
     return mask
 
 
-def _cluster_masks(data: bytes, start: int, count: int) -> list[int]:
+def _cluster_masks(data: bytes | bytearray, start: int, count: int) -> list[int]:
     """Masks of ``count`` clusters at ``data[start:]``.
 
     One search in C finds the next 4 KiB run of zeros; every block before it holds data, so
@@ -647,12 +647,13 @@ class VmaWriter:
         self.write_clusters(dev_id, cluster_no, raw)
 
     def write_clusters(
-        self, dev_id: int, first: int, data: bytes, start: int = 0, count: int = 1
+        self, dev_id: int, first: int, data: bytes | bytearray, start: int = 0, count: int = 1
     ) -> None:
         """Add ``count`` whole clusters from ``first`` on, held in ``data[start:]``.
 
-        ``data`` is not copied: the archive stream and the digest take slices of it (bytes
-        never change). The device's short last cluster comes zero-padded to 64 KiB.
+        ``data`` is not copied: the archive stream and the digest take read-only slices of
+        it, so it must never change afterwards (bytes, or a bytearray handed over for good).
+        The device's short last cluster comes zero-padded to 64 KiB.
         """
         dev = self._device(dev_id)
         end = start + count * CLUSTER_SIZE
@@ -677,7 +678,8 @@ class VmaWriter:
         stored += _stored_device_bytes(masks[-1], last_valid)
         self.bytes_total += nbytes
         self.bytes_zero += nbytes - stored
-        keys, blocks = self._store(dev_id, first, memoryview(data)[start:end], masks)
+        view = memoryview(data).toreadonly()[start:end]
+        keys, blocks = self._store(dev_id, first, view, masks)
         if self._hasher is not None:
             digest = self._digests[dev_id]
             self._hasher.submit(digest.add_run, first, first + count - 1, keys, blocks)
@@ -840,9 +842,16 @@ class DeviceSink:
                 f"({self.size} bytes)"
             )
 
-    def data(self, offset: int, buf: bytes | bytearray | memoryview) -> None:
-        """Data for bytes offset..offset+len(buf) of the device; bytes are not copied."""
-        raw = buf if type(buf) is bytes else bytes(buf)
+    def data(
+        self, offset: int, buf: bytes | bytearray | memoryview, handover: bool = False
+    ) -> None:
+        """Data for bytes offset..offset+len(buf) of the device.
+
+        Bytes are not copied, nor is a bytearray with ``handover`` (its owner gives it up and
+        never changes it again, as a reader does with the buffer of each read).
+        """
+        owned = type(buf) is bytes or (handover and type(buf) is bytearray)
+        raw = buf if owned and not isinstance(buf, memoryview) else bytes(buf)
         self._check(offset, len(raw))
         end = len(raw)
         if not end:

@@ -303,7 +303,7 @@ class GuestBackup:
                     sink.zero(piece.offset, piece.length)
                 else:
                     throttle.take(piece.length)
-                    sink.data(piece.offset, piece.data)
+                    sink.data(piece.offset, piece.data, handover=True)
                     behind.advance(piece.length)
                 read = 0 if piece.data is None else piece.length
                 progress.advance(piece.length, read)
