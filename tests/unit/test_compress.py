@@ -319,6 +319,29 @@ def test_error_in_with_block_aborts(tmp_path: Path) -> None:
     assert pid is not None and pid_gone(pid)
 
 
+@pytest.mark.parametrize("threads", [1, 3])
+def test_zstd_big_and_small_pieces_make_frames_any_zstd_reads_in_order(
+    tmp_path: Path, big: bytes, threads: int
+) -> None:
+    """Runs of 1-3 MiB (frames of their own) between small pieces (gathered into frames)."""
+    rng = random.Random(threads)
+    path = tmp_path / "frames.vma.zst"
+    with open(path, "wb") as f, open_writer(f, Compression.ZSTD, zstd_threads=threads) as w:
+        view, pos = memoryview(big), 0
+        while pos < len(view):
+            step = rng.choice([512, 4096, 70_000, (1 << 20) + 4096, 3 << 20])
+            w.write(view[pos : pos + step])
+            pos += step
+    assert read_file(path) == big
+    assert cli_decompress(Compression.ZSTD, path) == big
+    listing = subprocess.run(["zstd", "-lv", str(path)], capture_output=True, text=True, check=True)
+    frames = listing.stdout
+    assert "# Zstandard Frames:" in frames
+    count = int(frames.split("# Zstandard Frames:")[1].split()[0])
+    assert count > 3
+    assert "Check: XXH64" in frames
+
+
 def test_abort_of_in_process_writer(tmp_path: Path) -> None:
     with open(tmp_path / "x", "wb") as f:
         writer = open_writer(f, Compression.ZSTD, zstd_threads=2)
