@@ -223,7 +223,10 @@ class CompressedWriter:
             self.abort()
 
     def write(self, data: bytes | memoryview) -> None:
-        """Compress ``data``; a failure aborts the writer (and its child) before raising."""
+        """Compress ``data``; a failure aborts the writer (and its child) before raising.
+
+        ``data`` must not change afterwards: the zstd writer compresses it later, in its own
+        threads (bytes, or read-only views of bytes, as the VMA writer hands over)."""
         if self._state != "open":
             raise ArchiveError(f"compressed writer is {self._state}")
         try:

@@ -164,8 +164,8 @@ def build_argv(
 # QEMU serves each NBD read of a backup from a freshly allocated bounce buffer of the request
 # size (MiBs). glibc hands such sizes out with mmap and trims them back, so every request
 # page-faults its buffer in again: measured here, half of QEMU's CPU time during a backup
-# (1.55 s of 1.36 GB read, 0.74 s with these thresholds). Guest RAM is mapped by QEMU itself,
-# so it is not affected; the heap may keep up to TRIM_THRESHOLD of freed buffers.
+# (1.55 CPU-s to serve 1.36 GB; 0.74 with these thresholds). Guest RAM is mapped by QEMU
+# itself and not affected; the heap may keep up to 64 MiB of freed buffers.
 QEMU_MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864"
 
 
