@@ -206,15 +206,55 @@ class Restore:
 
 
 def undo(node: Node, state: RestoreState) -> list[str]:
-    """Free the new volumes, put the config back as it was; never raises."""
-    notes = []
+    """Free the new volumes, put the config back as it was; never raises.
+
+    Done under the VM's config lock, and only while the config still carries the restore's
+    ``lock: create`` (or is gone): once the final config is written, or an administrator
+    unlocked and changed the VM, the volumes belong to that config and nothing is touched.
+    """
+    notes: list[str] = []
     vms = VmManager(node)
+    try:
+        with vms.store.locked(state.vmid):
+            if _owned_by_restore(vms, state, notes):
+                _free_new_volumes(vms, state, notes)
+                _put_config_back(vms, state, notes)
+    except RespaldoError as err:  # the lock was not to be had
+        notes.append(f"could not undo the restore of VM {state.vmid}: {err}")
+    _state_path(node, state.vmid).unlink(missing_ok=True)
+    _stop_nbd_servers(node, state.vmid, notes)
+    return notes
+
+
+def _owned_by_restore(vms: VmManager, state: RestoreState, notes: list[str]) -> bool:
+    """Is the config still the restore's reservation (or the untouched old config)?"""
+    if not vms.store.exists(state.vmid):
+        return True
+    try:
+        text = vms.store.path(state.vmid).read_text(encoding="utf-8")
+        lock = vms.store.load(state.vmid).lock
+    except (OSError, RespaldoError) as err:
+        notes.append(f"left VM {state.vmid} as it is: its configuration is unreadable: {err}")
+        return False
+    if lock == "create" or text == state.old_config:
+        return True
+    notes.append(
+        f"left VM {state.vmid} as it is: its configuration is no longer the restore's "
+        f"(lock: {lock or 'none'})"
+    )
+    return False
+
+
+def _free_new_volumes(vms: VmManager, state: RestoreState, notes: list[str]) -> None:
     for volume in state.new_volumes:
         try:
             vms.disks.free(volume)
             notes.append(f"freed new volume '{volume}'")
         except RespaldoError as err:
             notes.append(f"could not free new volume '{volume}': {err}")
+
+
+def _put_config_back(vms: VmManager, state: RestoreState, notes: list[str]) -> None:
     path = vms.store.path(state.vmid)
     if state.created_config:
         path.unlink(missing_ok=True)
@@ -225,9 +265,6 @@ def undo(node: Node, state: RestoreState) -> list[str]:
             notes.append(f"put back the previous configuration of VM {state.vmid}")
         except OSError as err:
             notes.append(f"could not put back the configuration of VM {state.vmid}: {err}")
-    _state_path(node, state.vmid).unlink(missing_ok=True)
-    _stop_nbd_servers(node, state.vmid, notes)
-    return notes
 
 
 def _stop_nbd_servers(node: Node, vmid: int, notes: list[str]) -> None:
