@@ -249,3 +249,28 @@ def test_killed_restore_leaves_no_half_made_vm(cli: Cli) -> None:
         ["pgrep", "-af", "qemu-nbd"], capture_output=True, text=True, check=False
     ).stdout
     assert str(cli.home) not in servers  # no qemu-nbd of the restore is left running
+
+
+def test_restore_after_worker_and_supervisor_both_died_cleans_up_first(cli: Cli) -> None:
+    archive = _backed_up_vm(cli)
+    state = cli.home / "run" / "qmrestore" / "500.json"
+    with cli.background("qmrestore", str(archive), "500", "--bwlimit", "256") as restore:
+        wait_for(
+            lambda: state.exists() and len(json.loads(state.read_text())["new_volumes"]) == 2,
+            30,
+            "the restore to allocate its volumes",
+        )
+        restore.proc.kill()  # the supervisor first: nobody is left to clean up
+        restore.proc.wait()
+        os.kill(json.loads(state.read_text())["pid"], signal.SIGKILL)
+    left = json.loads(state.read_text())["new_volumes"]
+    assert "lock: create" in (cli.home / "config/qemu-server/500.conf").read_text()
+
+    out = cli.run("qmrestore", str(archive), "500", timeout=120).stdout
+    assert "cleaning up after an interrupted restore of VM 500" in out
+    assert all(f"freed new volume '{volume}'" in out for volume in left)
+    config = _config(cli, 500)
+    assert "lock" not in config
+    disks = sorted(p.name for p in (cli.home / IMAGES / "500").iterdir())
+    assert len(disks) == 2  # the new restore's two disks, nothing left from the first one
+    assert not state.exists()

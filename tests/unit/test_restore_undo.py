@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from respaldo.locks import file_lock
 from respaldo.node import Node
 from respaldo.services.restore.qmrestore import RestoreState, undo
 from respaldo.services.vmstore import VmStore
@@ -74,3 +75,20 @@ def test_undo_leaves_a_config_that_is_no_longer_the_restores(node: Node, config:
     assert volume.exists()
     assert config_path(node).read_text() == config
     assert any("left VM 120 as it is" in note and "lock: none" in note for note in notes)
+
+
+def test_undo_that_cannot_lock_the_vm_keeps_its_record_for_the_next_restore(node: Node) -> None:
+    volume = new_volume(node)
+    config_path(node).write_text("lock: create\n")
+    record = node.run_dir / "qmrestore" / f"{VMID}.json"
+    record.parent.mkdir(parents=True)
+    record.write_text("{}")
+    state = RestoreState(VMID, created_config=True, new_volumes=[VOLUME])
+
+    with file_lock(node.lock_dir / f"lock-{VMID}.conf", "a long qm set", 1.0):
+        notes = undo(node, state, lock_timeout=0.2)
+
+    assert volume.exists()
+    assert config_path(node).read_text() == "lock: create\n"
+    assert record.exists()
+    assert any(f"kept {record}" in note for note in notes)

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import random
+import struct
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -176,11 +177,46 @@ def test_read_sidecar_rejects_a_json_list(tmp_path: Path) -> None:
 
 def test_read_sidecar_names_an_unknown_scheme_and_the_way_out(tmp_path: Path) -> None:
     path = tmp_path / "x.digest.json"
-    path.write_text('{"scheme": "respaldo-sparse-sha256-v1", "devices": []}')
+    path.write_text('{"scheme": "respaldo-sparse-md5-v0", "devices": []}')
     with pytest.raises(ArchiveError) as err:
         read_sidecar(path)
-    assert "'respaldo-sparse-sha256-v1' is not known" in str(err.value)
+    assert "'respaldo-sparse-md5-v0' is not known" in str(err.value)
     assert "move the file aside" in str(err.value)
+
+
+def sha256_v1_sidecar(path: Path, images: list[tuple[str, bytes]]) -> None:
+    """The sidecar the first scheme wrote, computed here on its own: one SHA-256 over each
+    data cluster's ``pack(">QH", n, mask)`` followed by its non-zero 4 KiB blocks."""
+    devices = []
+    for name, data in images:
+        digest, stored = hashlib.sha256(), 0
+        for n, off in enumerate(range(0, len(data), CLUSTER_SIZE)):
+            cluster = data[off : off + CLUSTER_SIZE].ljust(CLUSTER_SIZE, b"\0")
+            blocks = [cluster[b : b + BLOCK_SIZE] for b in range(0, CLUSTER_SIZE, BLOCK_SIZE)]
+            mask = sum(1 << j for j, block in enumerate(blocks) if any(block))
+            if mask:
+                digest.update(struct.pack(">QH", n, mask))
+                for block in (block for block in blocks if any(block)):
+                    digest.update(block)
+                    stored += BLOCK_SIZE
+        devices.append(
+            {"name": name, "size": len(data), "data_bytes": stored, "sha256": digest.hexdigest()}
+        )
+    document = {"scheme": "respaldo-sparse-sha256-v1", "devices": devices}
+    sidecar_path(path).write_text(json.dumps(document))
+
+
+def test_sidecars_of_the_first_scheme_are_still_checked(tmp_path: Path) -> None:
+    path = write_archive(tmp_path / "old.vma", sidecar=False)
+    sha256_v1_sidecar(path, IMAGES)
+    result = verify_archive(path)
+    assert result.ok, result.problems
+    assert [d.digest for d in result.devices] == [DIGEST_OK, DIGEST_OK]
+    assert extract_archive(path, tmp_path / "out")
+
+    flip_marker(path)
+    result = verify_archive(path)
+    assert [d.digest for d in result.devices] == [DIGEST_OK, DIGEST_MISMATCH]
 
 
 # -- round trips for every compression ----------------------------------------------------------

@@ -18,7 +18,9 @@ run of full clusters is hashed in one call straight from the buffer it was read 
      "devices": [{"name": "drive-scsi0", "size": 34359738368, "data_bytes": 123,
                   "digest": "..."}]}
 
-Proxmox ignores the file, so archives stay readable there.
+Proxmox ignores the file, so archives stay readable there. Sidecars of the first scheme,
+``respaldo-sparse-sha256-v1`` (one SHA-256 over each data cluster's key followed by its blocks,
+``"sha256"`` per device), are still checked.
 
 The writer feeds :meth:`SparseDigest.add_run` the keys and blocks it stores. A reader, which
 sees whole clusters, feeds :meth:`SparseDigest.add_cluster`: the mask is recomputed from the
@@ -28,11 +30,13 @@ digest. :func:`compare_digest` states whether a recomputed digest matches the si
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import blake3
 
@@ -40,6 +44,9 @@ from respaldo.config.keyvalue import atomic_write_text
 from respaldo.errors import ArchiveError
 
 SCHEME = "respaldo-sparse-blake3-v2"
+SCHEME_SHA256_V1 = "respaldo-sparse-sha256-v1"
+#: The name of each device's digest in the sidecar, per scheme.
+_DIGEST_FIELD = {SCHEME: "digest", SCHEME_SHA256_V1: "sha256"}
 SIDECAR_SUFFIX = ".digest.json"
 CLUSTER_KEY = struct.Struct(">QH")
 BLOCK_SIZE = 4096
@@ -57,16 +64,58 @@ class DeviceDigest:
     size: int
     data_bytes: int
     digest: str
+    scheme: str = SCHEME
+
+
+class _Streams(Protocol):
+    def key(self, data: bytes) -> None: ...
+
+    def data(self, data: bytes | memoryview) -> None: ...
+
+    def hexdigest(self) -> str: ...
+
+
+class _Blake3Streams:
+    """The keys and the data as two streams (any run of blocks in one call)."""
+
+    def __init__(self) -> None:
+        self._keys = blake3.blake3()
+        self._data = blake3.blake3()
+
+    def key(self, data: bytes) -> None:
+        self._keys.update(data)
+
+    def data(self, data: bytes | memoryview) -> None:
+        self._data.update(data)
+
+    def hexdigest(self) -> str:
+        return blake3.blake3(self._keys.digest() + self._data.digest()).hexdigest()
+
+
+class _Sha256Interleaved:
+    """The v1 scheme: each cluster's key, then its blocks, in one SHA-256."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+
+    def key(self, data: bytes) -> None:
+        self._hash.update(data)
+
+    def data(self, data: bytes | memoryview) -> None:
+        self._hash.update(data)
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
 
 
 class SparseDigest:
     """The digest of one device, fed cluster by cluster in increasing order."""
 
-    def __init__(self, name: str, size: int) -> None:
+    def __init__(self, name: str, size: int, scheme: str = SCHEME) -> None:
         self.name = name
         self.size = size
-        self._keys = blake3.blake3()
-        self._data = blake3.blake3()
+        self.scheme = scheme
+        self._streams: _Streams = _Blake3Streams() if scheme == SCHEME else _Sha256Interleaved()
         self._last = -1
         self.data_bytes = 0
         self.in_order = True
@@ -81,7 +130,7 @@ class SparseDigest:
         """A cluster as the VMA writer stores it: its mask and its non-zero blocks."""
         if not self._advance(cluster_no) or not mask:
             return
-        self._keys.update(CLUSTER_KEY.pack(cluster_no, mask))
+        self._streams.key(CLUSTER_KEY.pack(cluster_no, mask))
         self._hash_data(blocks)
 
     def add_run(
@@ -89,16 +138,18 @@ class SparseDigest:
     ) -> None:
         """Clusters ``first..last`` as the VMA writer stores them: ``keys`` packs
         ``(cluster_no, mask)`` of those holding data, ``blocks`` are their non-zero blocks
-        (runs of consecutive blocks may come as one buffer)."""
+        (runs of consecutive blocks may come as one buffer). Only in the current scheme."""
+        if self.scheme != SCHEME:
+            raise ArchiveError(f"digest scheme {self.scheme} cannot take runs of clusters")
         if not self._advance(first):
             return
         self._last = last
-        self._keys.update(keys)
+        self._streams.key(keys)
         self._hash_data(blocks)
 
     def _hash_data(self, blocks: Iterable[bytes | memoryview]) -> None:
         for block in blocks:
-            self._data.update(block)
+            self._streams.data(block)
             self.data_bytes += len(block)
 
     def add_cluster(self, cluster_no: int, data: bytes | None) -> int:
@@ -126,8 +177,8 @@ class SparseDigest:
     def result(self) -> DeviceDigest:
         if not self.in_order:
             raise ArchiveError(f"device {self.name}: clusters out of order, no digest")
-        both = self._keys.digest() + self._data.digest()
-        return DeviceDigest(self.name, self.size, self.data_bytes, blake3.blake3(both).hexdigest())
+        digest = self._streams.hexdigest()
+        return DeviceDigest(self.name, self.size, self.data_bytes, digest, self.scheme)
 
 
 def cluster_mask(cluster: bytes) -> int:
@@ -177,19 +228,35 @@ def sidecar_path(archive: Path) -> Path:
     return archive.with_name(archive.name + SIDECAR_SUFFIX)
 
 
+def digest_for(name: str, size: int, expected: Mapping[str, DeviceDigest]) -> SparseDigest:
+    """A digest recomputing device ``name`` in the scheme of its sidecar entry."""
+    entry = expected.get(name)
+    return SparseDigest(name, size, entry.scheme if entry is not None else SCHEME)
+
+
 def write_sidecar(path: Path, devices: list[DeviceDigest]) -> None:
-    data = {"scheme": SCHEME, "devices": [asdict(d) for d in devices]}
+    entries = [
+        {"name": d.name, "size": d.size, "data_bytes": d.data_bytes, "digest": d.digest}
+        for d in devices
+    ]
+    data = {"scheme": SCHEME, "devices": entries}
     atomic_write_text(path, json.dumps(data, indent=1) + "\n")
 
 
 def read_sidecar(path: Path) -> list[DeviceDigest]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("scheme") != SCHEME:
+        scheme = data.get("scheme")
+        if scheme not in _DIGEST_FIELD:
             raise ArchiveError(
-                f"{path}: digest scheme {data.get('scheme')!r} is not known to this version "
-                f"(it checks {SCHEME!r}); move the file aside to verify the archive without it"
+                f"{path}: digest scheme {scheme!r} is not known to this version "
+                f"(it checks {', '.join(map(repr, _DIGEST_FIELD))}); move the file aside "
+                "to verify the archive without it"
             )
-        return [DeviceDigest(**d) for d in data["devices"]]
+        field = _DIGEST_FIELD[scheme]
+        return [
+            DeviceDigest(d["name"], d["size"], d["data_bytes"], d[field], scheme)
+            for d in data["devices"]
+        ]
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
         raise ArchiveError(f"{path}: not a readable digest file: {err}") from err

@@ -80,6 +80,7 @@ _ZERO_MD5: Final = bytes(16)
 _BLOCK_OFFSETS: Final = tuple(range(0, CLUSTER_SIZE, BLOCK_SIZE))
 _EMPTY_ENTRIES: Final = (0,) * MAX_CLUSTERS_PER_EXTENT
 _FULL_ENTRY: Final = FULL_MASK << 48
+_UNCOPIED_MIN: Final = 1 << 20
 
 assert _HEAD.size == 60 and _DEV_INFO.size == 32 and _EXTENT.size == EXTENT_HEADER_SIZE
 
@@ -525,11 +526,13 @@ def _cluster_masks(data: bytes | bytearray, start: int, count: int) -> list[int]
 
 
 def _coalesce(parts: list[bytes | memoryview]) -> list[bytes | memoryview]:
-    """Join runs of small parts (blocks, headers) into one buffer; big ones pass uncopied."""
+    """Join runs of small parts (headers, blocks, short runs) into one buffer; parts of at
+    least _UNCOPIED_MIN pass as they are. A small view is copied so that it never keeps a
+    whole read buffer alive in a compressor's queue (64 KiB of data pinning 4 MiB)."""
     out: list[bytes | memoryview] = []
     small: list[bytes | memoryview] = []
     for part in parts:
-        if len(part) >= CLUSTER_SIZE:
+        if len(part) >= _UNCOPIED_MIN:
             if small:
                 out.append(b"".join(small))
                 small = []

@@ -32,6 +32,7 @@ from respaldo.archive.digest import (
     block_runs,
     cluster_mask,
     compare_digest,
+    digest_for,
     read_sidecar,
     sidecar_path,
 )
@@ -308,7 +309,11 @@ def verify_archive(path: Path) -> VerifyResult:
         reader = VmaReader(tracked)
         header = reader.header
         digests = (
-            {d.dev_id: SparseDigest(d.name, d.size) for d in header.devices if not d.is_vmstate}
+            {
+                d.dev_id: digest_for(d.name, d.size, expected)
+                for d in header.devices
+                if not d.is_vmstate
+            }
             if expected is not None
             else {}
         )
@@ -579,7 +584,7 @@ def _extract(
         if fmt != "raw":
             job.close(fd)
             data_path, fd = job.temp(dev.name)
-        digest = SparseDigest(dev.name, dev.size) if expected is not None else None
+        digest = digest_for(dev.name, dev.size, expected) if expected is not None else None
         outputs[dev.dev_id] = _Output(dev, image, data_path, fd, digest)
     try:
         for out in outputs.values():

@@ -7,7 +7,8 @@ Order of work, so that a failure at any point loses nothing:
 4. write the final config, then free the old volumes it replaces.
 A failure before 4 frees the new volumes and puts the old config back (or removes the
 reservation): the old VM is untouched. A killed worker is undone the same way by its
-supervisor, from the record kept in ``run/qmrestore/<vmid>.json``.
+supervisor, from the record kept in ``run/qmrestore/<vmid>.json``; when both died, the next
+restore of that VMID does it first.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ class RestoreState:
     new_volumes: list[str] = field(default_factory=list)
 
 
+UNDO_LOCK_TIMEOUT = 60.0
+
+
 def _state_path(node: Node, vmid: int) -> Path:
     return node.run_dir / "qmrestore" / f"{vmid}.json"
 
@@ -73,10 +77,21 @@ class Restore:
         self.plan: RestorePlan = make_plan(
             self.vms.storages, archive, self.vmid, opts.storage, opts.map_storage, opts.disks
         )
+        self._recover_stale()
         self.existing = self._check_target()
 
     def _say(self, message: str) -> None:
         self.echo(message)
+
+    def _recover_stale(self) -> None:
+        """An earlier restore of this VMID whose worker and supervisor both died left its
+        record (and ``lock: create``): undo it before anything else."""
+        stale = _load_state(_state_path(self.node, self.vmid))
+        if stale is None or _restore_process_alive(stale.pid):
+            return
+        self._say(f"cleaning up after an interrupted restore of VM {self.vmid}")
+        for note in undo(self.node, stale):
+            self._say(note)
 
     def _record(self) -> None:
         path = _state_path(self.node, self.vmid)
@@ -205,7 +220,9 @@ class Restore:
             self._say(f"WARN: could not free old volume '{volume}': {err}")
 
 
-def undo(node: Node, state: RestoreState) -> list[str]:
+def undo(
+    node: Node, state: RestoreState, lock_timeout: float = UNDO_LOCK_TIMEOUT
+) -> list[str]:
     """Free the new volumes, put the config back as it was; never raises.
 
     Done under the VM's config lock, and only while the config still carries the restore's
@@ -214,16 +231,33 @@ def undo(node: Node, state: RestoreState) -> list[str]:
     """
     notes: list[str] = []
     vms = VmManager(node)
+    record = _state_path(node, state.vmid)
+    _stop_nbd_servers(node, state.vmid, notes)
     try:
-        with vms.store.locked(state.vmid):
+        with vms.store.locked(state.vmid, timeout=lock_timeout):
             if _owned_by_restore(vms, state, notes):
                 _free_new_volumes(vms, state, notes)
                 _put_config_back(vms, state, notes)
-    except RespaldoError as err:  # the lock was not to be had
-        notes.append(f"could not undo the restore of VM {state.vmid}: {err}")
-    _state_path(node, state.vmid).unlink(missing_ok=True)
-    _stop_nbd_servers(node, state.vmid, notes)
+    except RespaldoError as err:  # the lock was not to be had: the next restore tries again
+        notes.append(f"could not undo the restore of VM {state.vmid} ({err}); kept {record}")
+        return notes
+    record.unlink(missing_ok=True)
     return notes
+
+
+def _load_state(path: Path) -> RestoreState | None:
+    try:
+        return RestoreState(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _restore_process_alive(pid: int) -> bool:
+    """Is ``pid`` still a respaldo process (a restore worker or its supervisor)?"""
+    try:
+        return b"respaldo" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def _owned_by_restore(vms: VmManager, state: RestoreState, notes: list[str]) -> bool:
@@ -287,10 +321,7 @@ def recover_worker(node: Node, pid: int) -> list[str]:
     notes: list[str] = []
     folder = node.run_dir / "qmrestore"
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        try:
-            state = RestoreState(**json.loads(path.read_text()))
-        except (OSError, ValueError, TypeError):
-            continue
-        if state.pid == pid:
+        state = _load_state(path)
+        if state is not None and state.pid == pid:
             notes += undo(node, state)
     return notes
