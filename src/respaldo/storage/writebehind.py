@@ -8,8 +8,9 @@ with data nobody reads soon, evicting the VMs' own cache. So every ``step`` byte
 its own makes the file durable up to there (fdatasync, beside the copy) and then drops those
 pages, clean by then (POSIX_FADV_DONTNEED); the final fsync finds little left to do.
 
-The first error of a background fdatasync is kept and raised by :meth:`WriteBehind.finish`:
-Linux reports a write-back error to an open file once, so the final fsync might not see it.
+The first error of a background fdatasync is kept and raised, as a ``StorageError``, by the
+next :meth:`WriteBehind.advance` and by :meth:`WriteBehind.finish`: Linux reports a write-back
+error to an open file once, so the final fsync might not see it.
 """
 
 from __future__ import annotations
@@ -18,13 +19,16 @@ import contextlib
 import os
 import threading
 
+from respaldo.errors import StorageError
+
 DEFAULT_STEP = 32 << 20
 
 
 class WriteBehind:
-    def __init__(self, fd: int, step: int = DEFAULT_STEP) -> None:
+    def __init__(self, fd: int, step: int = DEFAULT_STEP, what: str = "the file") -> None:
         self.fd = fd
         self.step = step
+        self.what = what
         self.syncs = 0
         self.attempted = threading.Event()  # set after each background fdatasync, done or failed
         self.error: OSError | None = None
@@ -37,7 +41,8 @@ class WriteBehind:
 
     def advance(self, nbytes: int) -> None:
         """Count bytes handed towards the file; every ``step`` bytes, wake the syncing thread
-        (it never makes the caller wait)."""
+        (it never makes the caller wait). Raises when an earlier background sync failed."""
+        self._raise_error()
         self._since += nbytes
         if self._since >= self.step:
             self._since = 0
@@ -74,8 +79,11 @@ class WriteBehind:
     def finish(self) -> None:
         """End the syncing thread; raise the first error a background fdatasync met."""
         self.stop()
+        self._raise_error()
+
+    def _raise_error(self) -> None:
         if self.error is not None:
-            raise self.error
+            raise StorageError(f"cannot make {self.what} durable: {self.error}") from self.error
 
     def __enter__(self) -> WriteBehind:
         return self

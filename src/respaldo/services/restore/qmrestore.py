@@ -220,9 +220,7 @@ class Restore:
             self._say(f"WARN: could not free old volume '{volume}': {err}")
 
 
-def undo(
-    node: Node, state: RestoreState, lock_timeout: float = UNDO_LOCK_TIMEOUT
-) -> list[str]:
+def undo(node: Node, state: RestoreState, lock_timeout: float = UNDO_LOCK_TIMEOUT) -> list[str]:
     """Free the new volumes, put the config back as it was; never raises.
 
     Done under the VM's config lock, and only while the config still carries the restore's

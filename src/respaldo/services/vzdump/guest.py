@@ -15,7 +15,7 @@ from respaldo.archive.digest import DeviceDigest, write_sidecar
 from respaldo.archive.vma import DeviceSink, VmaWriter
 from respaldo.config.propstring import parse_propstring
 from respaldo.config.vmconfig import Drive, VmConfig
-from respaldo.errors import QemuError, RespaldoError, StorageError, TaskError
+from respaldo.errors import QemuError, RespaldoError, TaskError
 from respaldo.locks import file_lock
 from respaldo.node import Node
 from respaldo.qemu import process
@@ -253,11 +253,13 @@ class GuestBackup:
         devices = [(f"drive-{d.drive.key}", d.size) for d in disks]
         threads = compress.zstd_threads(self.opts.zstd)
         compressor = compress.open_writer(out, self.opts.compress, threads)
-        # Compression runs in its own thread, beside the extent assembly of this one.
-        writer = BackgroundStream(compressor)
+        writer: BackgroundStream | None = None
+        behind: WriteBehind | None = None
         vma: VmaWriter | None = None
-        behind = WriteBehind(out.fileno())
         try:
+            # Compression runs in its own thread, beside the extent assembly of this one.
+            writer = BackgroundStream(compressor)
+            behind = WriteBehind(out.fileno(), what="the archive")
             vma = VmaWriter(writer, configs, devices, digests=True)
             throttle = Throttle(self.opts.bwlimit * 1024)
             total = sum(d.size for d in disks)
@@ -266,19 +268,12 @@ class GuestBackup:
                 self._copy_disk(vma, dev_id, disk, progress, throttle, behind)
             vma.close()
             writer.close()
-            _finish_write_behind(behind)
+            behind.finish()
         except BaseException:
-            self._abort_copy(vma, writer, behind)
+            _abort_copy(compressor, writer, vma, behind)
             raise
         progress.finish(vma.bytes_zero, compressor.bytes_out)
         return vma.device_digests()
-
-    @staticmethod
-    def _abort_copy(vma: VmaWriter | None, writer: BackgroundStream, behind: WriteBehind) -> None:
-        if vma is not None:
-            vma.abort()
-        writer.abort()
-        behind.stop()
 
     def _copy_disk(
         self,
@@ -373,11 +368,23 @@ class _Freezer:
             )
 
 
-def _finish_write_behind(behind: WriteBehind) -> None:
+def _abort_copy(
+    compressor: compress.CompressedWriter,
+    writer: BackgroundStream | None,
+    vma: VmaWriter | None,
+    behind: WriteBehind | None,
+) -> None:
+    """Stop every thread and child of a failed copy (the archive is discarded)."""
     try:
-        behind.finish()
-    except OSError as err:
-        raise StorageError(f"cannot make the archive durable: {err}") from err
+        if vma is not None:
+            vma.abort()
+        if writer is not None:
+            writer.abort()  # aborts the compressor too
+        else:
+            compressor.abort()
+    finally:
+        if behind is not None:
+            behind.stop()  # before the file is closed: its thread syncs the archive's fd
 
 
 def _agent_enabled(config: VmConfig) -> bool:
