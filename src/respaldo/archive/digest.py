@@ -181,13 +181,14 @@ class SparseDigest:
         return DeviceDigest(self.name, self.size, self.data_bytes, digest, self.scheme)
 
 
-def cluster_mask(cluster: bytes) -> int:
-    """Bit j set when 4 KiB block j of a 64 KiB cluster is not all zero (compared in C)."""
-    if cluster == _ZERO_CLUSTER:
+def cluster_mask(data: bytes | bytearray, at: int = 0) -> int:
+    """Bit j set when 4 KiB block j of the 64 KiB cluster at ``data[at:]`` is not all zero
+    (compared in C, without slicing the cluster out)."""
+    if data.startswith(_ZERO_CLUSTER, at):
         return 0
     mask = 0
     for j, off in enumerate(_BLOCK_OFFSETS):
-        if not cluster.startswith(_ZERO_BLOCK, off):
+        if not data.startswith(_ZERO_BLOCK, at + off):
             mask |= 1 << j
     return mask
 

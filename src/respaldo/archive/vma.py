@@ -24,7 +24,13 @@ from types import TracebackType
 from typing import Final, Protocol
 
 from respaldo.archive.background import BackgroundWorker
-from respaldo.archive.digest import CLUSTER_KEY, DeviceDigest, SparseDigest, block_runs
+from respaldo.archive.digest import (
+    CLUSTER_KEY,
+    DeviceDigest,
+    SparseDigest,
+    block_runs,
+    cluster_mask,
+)
 from respaldo.errors import ArchiveError, RespaldoError
 
 # -- format constants -----------------------------------------------------------------------
@@ -492,17 +498,6 @@ def _parse_devices(head: bytearray, blobs: _Blobs) -> list[VmaDevice]:
 # -- writer -----------------------------------------------------------------------------------
 
 
-def _mask_at(data: bytes | bytearray, off: int) -> int:
-    """Mask of the non-zero 4 KiB blocks of the cluster at ``data[off:]``, compared in C."""
-    if data.startswith(_ZERO_CLUSTER, off):
-        return 0
-    mask = 0
-    for j, block in enumerate(_BLOCK_OFFSETS):
-        if not data.startswith(_ZERO_BLOCK, off + block):
-            mask |= 1 << j
-    return mask
-
-
 def _cluster_masks(data: bytes | bytearray, start: int, count: int) -> list[int]:
     """Masks of ``count`` clusters at ``data[start:]``.
 
@@ -520,7 +515,7 @@ def _cluster_masks(data: bytes | bytearray, start: int, count: int) -> list[int]
         full = (zeros - pos) // CLUSTER_SIZE
         masks.extend([FULL_MASK] * full)
         pos += full * CLUSTER_SIZE
-        masks.append(_mask_at(data, pos))
+        masks.append(cluster_mask(data, pos))
         pos += CLUSTER_SIZE
     return masks
 
