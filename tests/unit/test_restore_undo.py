@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -35,10 +37,18 @@ def config_path(node: Node) -> Path:
     return VmStore(node).path(VMID)
 
 
+def recorded(node: Node, state: RestoreState) -> RestoreState:
+    """The restore's record in run/qmrestore, as the restore keeps it."""
+    record = node.run_dir / "qmrestore" / f"{VMID}.json"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(asdict(state)))
+    return state
+
+
 def test_undo_of_a_new_vm_removes_the_reservation_and_the_new_volume(node: Node) -> None:
     volume = new_volume(node)
     config_path(node).write_text("lock: create\n")
-    state = RestoreState(VMID, created_config=True, new_volumes=[VOLUME])
+    state = recorded(node, RestoreState(VMID, created_config=True, new_volumes=[VOLUME]))
 
     notes = undo(node, state)
 
@@ -50,7 +60,7 @@ def test_undo_of_a_new_vm_removes_the_reservation_and_the_new_volume(node: Node)
 def test_undo_over_an_existing_vm_puts_its_config_back(node: Node) -> None:
     volume = new_volume(node)
     config_path(node).write_text(OLD_CONFIG.replace("cores: 2\n", "cores: 2\nlock: create\n"))
-    state = RestoreState(VMID, old_config=OLD_CONFIG, new_volumes=[VOLUME])
+    state = recorded(node, RestoreState(VMID, old_config=OLD_CONFIG, new_volumes=[VOLUME]))
 
     undo(node, state)
 
@@ -68,7 +78,7 @@ def test_undo_over_an_existing_vm_puts_its_config_back(node: Node) -> None:
 def test_undo_leaves_a_config_that_is_no_longer_the_restores(node: Node, config: str) -> None:
     volume = new_volume(node)
     config_path(node).write_text(config)
-    state = RestoreState(VMID, created_config=True, new_volumes=[VOLUME])
+    state = recorded(node, RestoreState(VMID, created_config=True, new_volumes=[VOLUME]))
 
     notes = undo(node, state)
 
@@ -81,9 +91,7 @@ def test_undo_that_cannot_lock_the_vm_keeps_its_record_for_the_next_restore(node
     volume = new_volume(node)
     config_path(node).write_text("lock: create\n")
     record = node.run_dir / "qmrestore" / f"{VMID}.json"
-    record.parent.mkdir(parents=True)
-    record.write_text("{}")
-    state = RestoreState(VMID, created_config=True, new_volumes=[VOLUME])
+    state = recorded(node, RestoreState(VMID, created_config=True, new_volumes=[VOLUME]))
 
     with file_lock(node.lock_dir / f"lock-{VMID}.conf", "a long qm set", 1.0):
         notes = undo(node, state, lock_timeout=0.2)
@@ -92,3 +100,30 @@ def test_undo_that_cannot_lock_the_vm_keeps_its_record_for_the_next_restore(node
     assert config_path(node).read_text() == "lock: create\n"
     assert record.exists()
     assert any(f"kept {record}" in note for note in notes)
+
+
+def test_a_late_undo_leaves_alone_the_restore_that_owns_the_vm_now(node: Node) -> None:
+    """An earlier restore's undo that comes late (its supervisor waited for the lock while the
+    next restore cleaned up and started over) must not touch the new restore."""
+    earlier = RestoreState(VMID, created_config=True, new_volumes=[VOLUME])
+    volume = new_volume(node)  # the new restore's disk, the same name as the earlier one's
+    config_path(node).write_text("lock: create\n")
+    recorded(node, RestoreState(VMID, created_config=True, new_volumes=[VOLUME]))
+
+    notes = undo(node, earlier)
+
+    assert volume.exists()
+    assert config_path(node).read_text() == "lock: create\n"
+    assert (node.run_dir / "qmrestore" / f"{VMID}.json").exists()
+    assert any("belongs to another restore" in note for note in notes)
+
+
+def test_undo_never_raises_on_a_config_it_cannot_read(node: Node) -> None:
+    volume = new_volume(node)
+    config_path(node).write_bytes(b"description: caf\xe9\nlock: create\n")
+    state = recorded(node, RestoreState(VMID, created_config=True, new_volumes=[VOLUME]))
+
+    notes = undo(node, state)
+
+    assert volume.exists()
+    assert any("left VM 120 as it is" in note for note in notes)

@@ -236,6 +236,9 @@ def digest_for(name: str, size: int, expected: Mapping[str, DeviceDigest]) -> Sp
 
 
 def write_sidecar(path: Path, devices: list[DeviceDigest]) -> None:
+    """The sidecar of a new archive: always in the current scheme."""
+    if any(d.scheme != SCHEME for d in devices):
+        raise ArchiveError(f"a new digest sidecar is written in the {SCHEME} scheme only")
     entries = [
         {"name": d.name, "size": d.size, "data_bytes": d.data_bytes, "digest": d.digest}
         for d in devices

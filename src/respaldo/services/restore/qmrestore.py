@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -53,6 +54,9 @@ class RestoreOptions:
 class RestoreState:
     vmid: int
     pid: int = field(default_factory=os.getpid)
+    # Which restore the record belongs to: a late undo of an earlier restore of the same VMID
+    # must not touch the one that owns the VM now.
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
     created_config: bool = False  # the config is our reservation: remove it when undoing
     old_config: str | None = None  # the existing VM's config, to put back when undoing
     new_volumes: list[str] = field(default_factory=list)
@@ -223,23 +227,32 @@ class Restore:
 def undo(node: Node, state: RestoreState, lock_timeout: float = UNDO_LOCK_TIMEOUT) -> list[str]:
     """Free the new volumes, put the config back as it was; never raises.
 
-    Done under the VM's config lock, and only while the config still carries the restore's
-    ``lock: create`` (or is gone): once the final config is written, or an administrator
-    unlocked and changed the VM, the volumes belong to that config and nothing is touched.
+    Done under the VM's config lock, and only while the record in ``run/qmrestore`` is still
+    this restore's (another process may have undone it, and a new restore of the VMID may own
+    the VM by now) and the config still carries the restore's ``lock: create`` (or is gone):
+    once the final config is written, or an administrator unlocked and changed the VM, the
+    volumes belong to that config and nothing is touched. When the lock is not to be had, or
+    something fails half-way, the record stays for the next restore of the VMID to finish.
     """
     notes: list[str] = []
-    vms = VmManager(node)
     record = _state_path(node, state.vmid)
-    _stop_nbd_servers(node, state.vmid, notes)
     try:
+        vms = VmManager(node)
         with vms.store.locked(state.vmid, timeout=lock_timeout):
+            current = _load_state(record)
+            if current is None or current.token != state.token:
+                notes.append(
+                    f"nothing to undo for VM {state.vmid}: the restore's record is gone or "
+                    "belongs to another restore"
+                )
+                return notes
+            _stop_nbd_servers(node, state.vmid, notes)
             if _owned_by_restore(vms, state, notes):
                 _free_new_volumes(vms, state, notes)
                 _put_config_back(vms, state, notes)
-    except RespaldoError as err:  # the lock was not to be had: the next restore tries again
+            record.unlink(missing_ok=True)
+    except (RespaldoError, OSError, ValueError) as err:
         notes.append(f"could not undo the restore of VM {state.vmid} ({err}); kept {record}")
-        return notes
-    record.unlink(missing_ok=True)
     return notes
 
 
@@ -265,7 +278,7 @@ def _owned_by_restore(vms: VmManager, state: RestoreState, notes: list[str]) -> 
     try:
         text = vms.store.path(state.vmid).read_text(encoding="utf-8")
         lock = vms.store.load(state.vmid).lock
-    except (OSError, RespaldoError) as err:
+    except (OSError, ValueError, RespaldoError) as err:
         notes.append(f"left VM {state.vmid} as it is: its configuration is unreadable: {err}")
         return False
     if lock == "create" or text == state.old_config:
