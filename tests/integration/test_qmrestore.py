@@ -8,13 +8,15 @@ import os
 import shutil
 import signal
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import SHARED_FIXTURES
 from tests.integration.backup_helpers import archives, wait_for, write_patterns
-from tests.integration.conftest import Cli
+from tests.integration.conftest import Cli, Running
 
 pytestmark = [pytest.mark.qemu, pytest.mark.timeout(180)]
 
@@ -228,8 +230,10 @@ def test_proxmox_archive_missing_clusters_fails_cleanly(cli: Cli, tmp_path: Path
     assert "storage 'local-lvm' does not exist" in cli.fails("qmrestore", str(raw), "400")
 
 
-def test_killed_restore_leaves_no_half_made_vm(cli: Cli) -> None:
-    archive = _backed_up_vm(cli)
+@contextmanager
+def _slow_restore_into_500(cli: Cli, archive: Path) -> Iterator[tuple[Running, Path]]:
+    """``qmrestore`` of ``archive`` into VM 500 at 256 KiB/s, and its record in run/qmrestore,
+    once both new volumes exist."""
     state = cli.home / "run" / "qmrestore" / "500.json"
     with cli.background("qmrestore", str(archive), "500", "--bwlimit", "256") as restore:
         wait_for(
@@ -237,6 +241,12 @@ def test_killed_restore_leaves_no_half_made_vm(cli: Cli) -> None:
             30,
             "the restore to allocate its volumes",
         )
+        yield restore, state
+
+
+def test_killed_restore_leaves_no_half_made_vm(cli: Cli) -> None:
+    archive = _backed_up_vm(cli)
+    with _slow_restore_into_500(cli, archive) as (restore, state):
         os.kill(json.loads(state.read_text())["pid"], signal.SIGKILL)
         code, out = restore.finish(timeout=60)
     assert code == 1 and "was killed by SIGKILL" in out, out
@@ -253,13 +263,7 @@ def test_killed_restore_leaves_no_half_made_vm(cli: Cli) -> None:
 
 def test_restore_after_worker_and_supervisor_both_died_cleans_up_first(cli: Cli) -> None:
     archive = _backed_up_vm(cli)
-    state = cli.home / "run" / "qmrestore" / "500.json"
-    with cli.background("qmrestore", str(archive), "500", "--bwlimit", "256") as restore:
-        wait_for(
-            lambda: state.exists() and len(json.loads(state.read_text())["new_volumes"]) == 2,
-            30,
-            "the restore to allocate its volumes",
-        )
+    with _slow_restore_into_500(cli, archive) as (restore, state):
         restore.proc.kill()  # the supervisor first: nobody is left to clean up
         restore.proc.wait()
         os.kill(json.loads(state.read_text())["pid"], signal.SIGKILL)
