@@ -93,13 +93,21 @@ def qemu_img_convert(src: Path, dst: Path, fmt: str) -> None:
 _RSS_PROBE = (
     "import resource, subprocess, sys\n"
     "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    "use = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(use.ru_maxrss, use.ru_utime + use.ru_stime)\n"
     "sys.exit(code)\n"
 )
 
 
-def run_measured(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Run a command; return (seconds, peak RSS in MiB of its largest process)."""
+@dataclass
+class Measured:
+    seconds: float
+    rss_mib: float  # peak RSS of the largest process of the command
+    cpu_seconds: float  # user + system time of the command and all its processes
+
+
+def run_measured(argv: list[str], env: dict[str, str] | None = None) -> Measured:
+    """Run a command; its wall time, peak RSS and CPU time."""
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", _RSS_PROBE, *argv],
@@ -108,7 +116,15 @@ def run_measured(argv: list[str], env: dict[str, str] | None = None) -> tuple[fl
         text=True,
         check=True,
     )
-    return time.perf_counter() - start, int(proc.stdout.strip()) / 1024
+    seconds = time.perf_counter() - start
+    rss_kib, cpu = proc.stdout.split()
+    return Measured(seconds, int(rss_kib) / 1024, float(cpu))
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system time a running process (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def timed(argv: list[str] | str, shell: bool = False, env: dict[str, str] | None = None) -> float:

@@ -55,7 +55,7 @@ def baseline(archive: Path, size: int, tmp: Path) -> float:
 
 
 def respaldo_restore(node: Node, archive: Path) -> tuple[float, float]:
-    seconds, rss = run_measured(
+    measured = run_measured(
         [
             sys.executable,
             "-m",
@@ -69,7 +69,7 @@ def respaldo_restore(node: Node, archive: Path) -> tuple[float, float]:
         env=node.env,
     )
     node.respaldo("qm", "destroy", "950")
-    return seconds, rss
+    return measured.seconds, measured.rss_mib
 
 
 def main() -> None:
