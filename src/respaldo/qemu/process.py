@@ -38,11 +38,16 @@ def runtime_paths(node: Node, vmid: int) -> RuntimePaths:
     return paths
 
 
-def _cmdline(pid: int) -> list[bytes]:
+def command_line(pid: int) -> bytes:
+    """The raw command line of a process (words NUL-separated); b"" when it is gone."""
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return []
+        return b""
+
+
+def _cmdline(pid: int) -> list[bytes]:
+    return command_line(pid).split(b"\0")
 
 
 def running_pid(paths: RuntimePaths) -> int | None:

@@ -265,10 +265,7 @@ def _load_state(path: Path) -> RestoreState | None:
 
 def _restore_process_alive(pid: int) -> bool:
     """Is ``pid`` still a respaldo process (a restore worker or its supervisor)?"""
-    try:
-        return b"respaldo" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
+    return b"respaldo" in process.command_line(pid)
 
 
 def _owned_by_restore(vms: VmManager, state: RestoreState, notes: list[str]) -> bool:
@@ -318,7 +315,7 @@ def _stop_nbd_servers(node: Node, vmid: int, notes: list[str]) -> None:
         socket = pidfile.with_suffix(".nbd")
         try:
             pid = int(pidfile.read_text().strip())
-            if str(socket).encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+            if str(socket).encode() in process.command_line(pid):
                 process.kill(pid)
                 notes.append(f"stopped qemu-nbd {pid} serving {socket.name}")
         except (OSError, ValueError, RespaldoError):
