@@ -144,3 +144,11 @@ class ArchiveError(RespaldoError):
 
 class TaskError(RespaldoError):
     pass
+
+
+class TaskStopped(TaskError):
+    """The task was asked to stop (through the API or a signal) and ended, undoing its work."""
+
+    def __init__(self, reason: str = "received interrupt") -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -1,0 +1,122 @@
+"""The task context: where a service reports while it works, whoever started it.
+
+A service (vzdump, qmrestore, prune, a VM power operation) never prints and never sees a
+request, a user or argparse's ``Namespace``: it is handed a :class:`TaskContext` and writes
+its log lines, warnings and progress there, and asks it whether a stop was requested. The
+CLI's context prints (:class:`PrintContext`); the server's writes the task log under
+``log/tasks/`` (:mod:`respaldo.tasks.worker`); tests collect lines in memory
+(:class:`MemoryContext`).
+
+Lines are Proxmox's task log lines as they are written, e.g. ``INFO: starting new backup
+job: vzdump 100 ...`` for vzdump or ``progress 45% (read 1234 bytes, duration 3 sec)`` for a
+restore; the context adds nothing to them. A warning is counted, so the task can end with
+``TASK WARNINGS: <n>`` as Proxmox's do (pve-common ``PVE/RESTEnvironment.pm``: ``warn``
+counts and logs ``WARN: <message>``).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Protocol, TextIO, runtime_checkable
+
+from respaldo.errors import TaskStopped
+
+
+@runtime_checkable
+class TaskContext(Protocol):
+    """What a running service reports to. Implementations are thread-safe."""
+
+    @property
+    def warnings(self) -> int:
+        """How many warnings were reported so far."""
+        ...
+
+    def log(self, line: str) -> None:
+        """One line of the task log, as is (several lines are split at line breaks)."""
+        ...
+
+    def warn(self, message: str) -> None:
+        """A warning: logged as ``WARN: <message>`` and counted."""
+        ...
+
+    def progress(self, done: int, total: int, line: str) -> None:
+        """Progress of the work (``done`` of ``total``, in the work's unit, e.g. bytes),
+        with the log line that says it."""
+        ...
+
+    def stop_requested(self) -> bool:
+        """Whether someone asked the task to stop (``DELETE /nodes/{node}/tasks/{upid}``,
+        a signal): the service should end, undoing what it changed."""
+        ...
+
+    def check_stop(self) -> None:
+        """Raise :class:`~respaldo.errors.TaskStopped` if a stop was requested."""
+        ...
+
+
+class BaseContext:
+    """Counting, the stop flag and line splitting; subclasses say where a line goes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._warnings = 0
+        self._stop = threading.Event()
+
+    @property
+    def warnings(self) -> int:
+        return self._warnings
+
+    def _write(self, line: str) -> None:
+        raise NotImplementedError
+
+    def log(self, line: str) -> None:
+        with self._lock:
+            for part in line.splitlines() or [""]:
+                self._write(part)
+
+    def warn(self, message: str) -> None:
+        with self._lock:
+            self._warnings += 1
+        self.log(f"WARN: {message}")
+
+    def progress(self, done: int, total: int, line: str) -> None:
+        self.log(line)
+
+    def request_stop(self) -> None:
+        """Ask the work to stop (from a signal handler or another thread)."""
+        self._stop.set()
+
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def check_stop(self) -> None:
+        if self._stop.is_set():
+            raise TaskStopped()
+
+
+class PrintContext(BaseContext):
+    """The CLI's context: every line to standard output (or ``out``) at once."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        super().__init__()
+        self._out = out
+
+    def _write(self, line: str) -> None:
+        out = self._out or sys.stdout  # looked up at call time, so redirected output is honoured
+        out.write(line + "\n")
+        out.flush()
+
+
+class MemoryContext(BaseContext):
+    """Lines kept in memory (tests, and where the lines are wanted as text afterwards)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def _write(self, line: str) -> None:
+        self.lines.append(line)
+
+    def text(self) -> str:
+        return "".join(line + "\n" for line in self.lines)
