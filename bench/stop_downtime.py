@@ -5,7 +5,7 @@ Run: .venv/bin/python -m bench.stop_downtime
 Stop mode shuts the guest down, starts QEMU paused, sets up the point-in-time view and
 resumes the guest before the copy starts, so the downtime (from QEMU's exit to the resume,
 as the backup log reports it) must not grow with the disk size. The guest is respaldo's test
-guest (respaldo.guest) with its data disk about half full of incompressible data; the copy
+guest (respaldo.guestimage) with its data disk about half full of incompressible data; the copy
 time is printed beside the downtime for contrast.
 """
 
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from bench.common import GIB, Node, scratch_node
-from respaldo.guest.build import build_guest, default_cache_dir, guest_args
+from respaldo.guestimage.build import build_guest, default_cache_dir, guest_args
 
 READY = "RESPALDO-GUEST-READY"
 

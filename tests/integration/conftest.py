@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from respaldo.guest.build import GuestImage, build_guest, default_cache_dir
+from respaldo.guestimage.build import GuestImage, build_guest, default_cache_dir
 from respaldo.qemu import process
 
 pytestmark = pytest.mark.qemu

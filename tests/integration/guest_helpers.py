@@ -1,4 +1,4 @@
-"""Driving the test guest (respaldo.guest) from tests: boot, agent, data-disk checks."""
+"""Driving the test guest (respaldo.guestimage) from tests: boot, agent, data-disk checks."""
 
 from __future__ import annotations
 

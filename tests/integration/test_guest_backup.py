@@ -1,6 +1,6 @@
 """Backups of a real Linux guest that is writing: consistency per mode, and faults.
 
-The guest (respaldo.guest) appends checksummed records to its ext4 data disk and lists each
+The guest (respaldo.guestimage) appends checksummed records to its ext4 data disk and lists each
 one in a manifest once it is on disk; a restored disk is consistent when its file system
 checks clean (after the journal replay a power cut needs) and every record the manifest lists
 is intact.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from respaldo.guest.build import GuestImage, guest_args
+from respaldo.guestimage.build import GuestImage, guest_args
 from tests.integration.backup_helpers import archives, block_jobs, fleece_nodes, wait_for
 from tests.integration.conftest import Cli
 from tests.integration.guest_helpers import (

@@ -1,4 +1,4 @@
-"""The test guest (respaldo.guest) boots as a respaldo VM: data disk, guest agent, workload.
+"""The test guest (respaldo.guestimage) boots as a respaldo VM: data disk, guest agent, workload.
 
 The first run builds the guest from Debian packages (about 15 s, into pytest's cache or
 $RESPALDO_GUEST_CACHE); later runs find it there at once. Under TCG a boot takes about 10 s.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from respaldo.guest.build import GuestImage, guest_args
+from respaldo.guestimage.build import GuestImage, guest_args
 from tests.integration.conftest import Cli
 from tests.integration.guest_helpers import (
     check_records,

@@ -16,7 +16,7 @@ from respaldo.archive.digest import sidecar_path, write_sidecar
 from respaldo.archive.vma import BLOCK_SIZE, CLUSTER_SIZE, VmaWriter
 from respaldo.cli import vma as vma_cli
 from respaldo.node import Node
-from respaldo.qemu.runner import binary
+from respaldo.runner import binary
 
 pytestmark = [pytest.mark.qemu, pytest.mark.timeout(120)]
 

@@ -24,7 +24,7 @@ from respaldo.archive.compress import (
     zstd_threads,
 )
 from respaldo.errors import ArchiveError, CommandError, InputError
-from respaldo.qemu.runner import binary
+from respaldo.runner import binary
 
 COMPRESSED = [Compression.LZO, Compression.GZIP, Compression.ZSTD]
 #: The standard tool that must read what we write, byte for byte.

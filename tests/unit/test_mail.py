@@ -14,28 +14,31 @@ import pytest
 from aiosmtpd.smtp import Envelope
 
 from respaldo.errors import InputError, RespaldoError
+from respaldo.formats import hms_duration as format_duration
+from respaldo.formats import human_size
 from respaldo.notify import mail
+from respaldo.notify.mail import Mail as BackupMail
 from respaldo.notify.mail import (
-    BackupMail,
     MailError,
     SmtpRelay,
     check_address,
-    format_bytes,
-    format_duration,
     mail_settings,
     parse_mailto,
-    render_job_mail,
-    send_job_mail,
     send_mail,
-    should_send,
 )
-from respaldo.services.jobresult import GuestResult, JobResult
+from respaldo.services.vzdump import report
+from respaldo.services.vzdump.jobresult import GuestResult, JobResult
+from respaldo.services.vzdump.report import render_job_mail, send_job_mail, should_send
 from tests.smtpserver import LOOPBACK, Collector, start_smtp_server
 
 SENDER = "backup@pve1.example.com"
 RECIPIENTS = ["admin@example.com", "ops@example.org", "oncall+backup@example.net"]
 ARCHIVE = "vzdump-qemu-100-2024_05_20-18_11_48.vma.zst"
 EVIL_NAME = "db<script>alert('x')</script>"
+
+
+def format_bytes(size: int) -> str:
+    return human_size(size, decimals=2)
 
 
 @pytest.fixture
@@ -308,7 +311,7 @@ def test_render_without_guests_and_with_empty_log() -> None:
 
 
 def test_long_logs_are_cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(mail, "MAX_LOG_CHARS", 200)
+    monkeypatch.setattr(report, "MAX_LOG_CHARS", 200)
     noisy = GuestResult(100, "web", True, None, ARCHIVE, 1, 1.0, "y\n" * 100)
     text = render_job_mail(_job(noisy, _guest_ok(102))).text
     assert "100: [log cut off," in text

@@ -34,7 +34,7 @@ from typing import IO, BinaryIO, Final, cast
 import zstandard
 
 from respaldo.errors import ArchiveError, CommandError, InputError
-from respaldo.qemu.runner import binary
+from respaldo.runner import binary
 
 # -- the formats ------------------------------------------------------------------------------
 

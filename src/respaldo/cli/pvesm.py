@@ -7,9 +7,9 @@ import sys
 from dataclasses import asdict
 
 from respaldo.cli.output import FORMATS, emit, print_table
+from respaldo.config.ids import check_vmid
 from respaldo.node import Node
 from respaldo.services.pvesm import StorageManager
-from respaldo.storage.volid import check_vmid
 
 KIB = 1024
 

@@ -7,9 +7,9 @@ from dataclasses import asdict
 
 from respaldo.cli.output import FORMATS, emit, print_table
 from respaldo.cli.pairs import parse_pairs
+from respaldo.config.ids import check_vmid
 from respaldo.node import Node
 from respaldo.services.qm import VmManager, VmStatusInfo
-from respaldo.storage.volid import check_vmid
 
 MIB = 1 << 20
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 
 from respaldo.cli.worker import run_in_worker
+from respaldo.config.ids import check_vmid
 from respaldo.node import Node
 from respaldo.services.restore.plan import parse_map_storage
 from respaldo.services.restore.qmrestore import Restore, RestoreOptions, recover_worker
-from respaldo.storage.volid import check_vmid
 
 
 def cmd_qmrestore(args: argparse.Namespace, node: Node) -> None:

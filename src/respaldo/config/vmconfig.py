@@ -10,10 +10,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from respaldo.config.ids import is_decimal
 from respaldo.config.keyvalue import Comment, KeyValueFile, parse_keyvalue, read_keyvalue
 from respaldo.config.propstring import format_propstring, parse_propstring, parse_size
 from respaldo.errors import ConfigError, InputError, RespaldoError
-from respaldo.storage.volid import is_decimal
 
 DISK_BUSES = {"ide": 4, "sata": 6, "scsi": 31, "virtio": 16}
 DRIVE_KEY = re.compile(r"^(ide|sata|scsi|virtio)(\d+)$")

@@ -1,21 +1,14 @@
-"""The backup status mail vzdump sends at the end of a job (options ``mailto`` and
-``mailnotification``).
+"""Mail over SMTP: the relay and sender settings, address checks, and sending a message.
 
-The mail looks like the one a Proxmox VE admin knows: the subject
-``vzdump backup status (<node>): backup successful`` (or ``backup failed``), a table with one
-row per guest (VMID, NAME, STATUS, TIME, SIZE, FILENAME) and a TOTAL row, then
-``Detailed backup logs:`` with every guest's log, each line prefixed by the guest's VMID. It is
-sent as ``multipart/alternative`` with a plain text and an HTML part.
-
-Proxmox hands the mail to the local MTA; respaldo speaks SMTP to a relay instead, by default
+Proxmox hands its mails to the local MTA; respaldo speaks SMTP to a relay instead, by default
 ``localhost:25`` (a local Postfix or similar, no TLS, no login). See :func:`mail_settings` for
-where the relay and the sender address come from.
+where the relay and the sender address come from. What a mail says (the vzdump status mail)
+is the business of the service that sends it (:mod:`respaldo.services.vzdump.report`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import html
 import ipaddress
 import os
 import re
@@ -27,14 +20,6 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from respaldo.errors import InputError, RespaldoError
-from respaldo.services.jobresult import GuestResult, JobResult
-
-#: Values of the vzdump option ``mailnotification``.
-MAILNOTIFICATION_VALUES = ("always", "failure")
-
-#: At most this many characters of guest logs go into one mail; the rest is cut off with a
-#: note (the complete log stays in the ``.log`` file beside the archive).
-MAX_LOG_CHARS = 1 << 20
 
 ENV_SMTP_RELAY = "RESPALDO_SMTP_RELAY"
 ENV_MAIL_FROM = "RESPALDO_MAIL_FROM"
@@ -46,7 +31,6 @@ _ADDRESS_RE = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})*")
 _PORT_RE = re.compile(r"[0-9]{1,5}")
 _BRACKETED_RE = re.compile(r"\[([^\]]*)\](?::(.*))?")
 _MAILTO_SPLIT_RE = re.compile(r"[\s,;]+")
-_HEADERS = ("VMID", "NAME", "STATUS", "TIME", "SIZE", "FILENAME")
 
 
 class MailError(RespaldoError):
@@ -196,175 +180,18 @@ def mail_settings(node_cfg: Mapping[str, str]) -> tuple[SmtpRelay, str]:
     return relay, check_address(sender_name, sender)
 
 
-def should_send(job: JobResult, mailnotification: str) -> bool:
-    """vzdump's ``mailnotification``: ``always`` sends every time, ``failure`` only when the
-    job or one of its guests failed."""
-    if mailnotification not in MAILNOTIFICATION_VALUES:
-        raise InputError(
-            "mailnotification",
-            mailnotification,
-            f"expected one of: {', '.join(MAILNOTIFICATION_VALUES)}",
-        )
-    return mailnotification == "always" or not job.ok
-
-
-# -- rendering --------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
-class BackupMail:
+class Mail:
+    """A message to send: its subject and the same content as plain text and as HTML."""
+
     subject: str
     text: str
     html: str
 
 
-def format_duration(seconds: float) -> str:
-    """``H:MM:SS``, rounded to the second: ``5.2`` -> ``0:00:05``, ``3725`` -> ``1:02:05``."""
-    total = max(0, round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}"
-
-
-def format_bytes(size: int) -> str:
-    """Binary units with two decimals: ``512`` -> ``512 B``, ``1320702444`` -> ``1.23 GiB``."""
-    if size < 1024:
-        return f"{size} B"
-    exponent = min((size.bit_length() - 1) // 10, 5)
-    unit = ("KiB", "MiB", "GiB", "TiB", "PiB")[exponent - 1]
-    return f"{size / (1 << (10 * exponent)):.2f} {unit}"
-
-
-def _one_line(text: str) -> str:
-    """A table cell: whitespace (tabs, line breaks) collapsed to single spaces."""
+def one_line(text: str) -> str:
+    """A header or table cell: whitespace (tabs, line breaks) collapsed to single spaces."""
     return " ".join(text.split())
-
-
-def _first_line(text: str) -> str:
-    lines = text.strip().splitlines()
-    return lines[0].strip() if lines else ""
-
-
-def _row(guest: GuestResult) -> tuple[str, ...]:
-    """The cells of one guest's table row; a failed guest shows its error as the last cell."""
-    error = _first_line(guest.error or "") or "backup failed"
-    last = (guest.archive or "-") if guest.ok else error
-    size = format_bytes(guest.size) if guest.archive else "-"
-    cells = (str(guest.vmid), guest.name, guest.status, format_duration(guest.seconds), size, last)
-    return tuple(_one_line(cell) for cell in cells)
-
-
-def _total_row(job: JobResult) -> tuple[str, ...]:
-    size = format_bytes(job.total_size)
-    return ("TOTAL", str(len(job.guests)), "", format_duration(job.seconds), size, "")
-
-
-def _summary(job: JobResult) -> str:
-    started = job.started.strftime("%Y-%m-%d %H:%M:%S")
-    return (
-        f"Backup job on node {_one_line(job.node)} started {started}, "
-        f"ran {format_duration(job.seconds)}: {_status_words(job)}"
-    )
-
-
-def _status_words(job: JobResult) -> str:
-    return "backup successful" if job.ok else "backup failed"
-
-
-def _guest_logs(job: JobResult) -> list[tuple[GuestResult, list[str]]]:
-    """Each guest's log lines prefixed ``<vmid>: ``, with at most MAX_LOG_CHARS in total."""
-    budget = MAX_LOG_CHARS
-    result: list[tuple[GuestResult, list[str]]] = []
-    for guest in job.guests:
-        lines = guest.log_text.splitlines()
-        if guest.error and guest.error.strip() not in guest.log_text:
-            lines += [f"ERROR: {part}" for part in guest.error.strip().splitlines()]
-        if not lines:
-            lines = ["(no log)"]
-        shown: list[str] = []
-        for index, line in enumerate(lines):
-            prefixed = f"{guest.vmid}: {line.rstrip()}"
-            if len(prefixed) + 1 > budget:
-                left = len(lines) - index
-                shown.append(
-                    f"{guest.vmid}: [log cut off, {left} more line(s) not shown; the full log "
-                    "is in the .log file beside the archive]"
-                )
-                budget = 0
-                break
-            budget -= len(prefixed) + 1
-            shown.append(prefixed)
-        result.append((guest, shown))
-    return result
-
-
-def _render_text(job: JobResult) -> str:
-    rows = [_HEADERS, *(_row(guest) for guest in job.guests), _total_row(job)]
-    widths = [max(len(row[col]) for row in rows) for col in range(len(_HEADERS))]
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(
-            cell.ljust(width) for cell, width in zip(cells, widths, strict=True)
-        ).rstrip()
-
-    out = [_summary(job)]
-    if job.job_error:
-        out.append(f"Job error: {_one_line(job.job_error)}")
-    out += ["", line(rows[0])]
-    out += [line(row) for row in rows[1:-1]]
-    out += ["", line(rows[-1]), "", "Detailed backup logs:", ""]
-    out.append(f"vzdump backup job on node {_one_line(job.node)}")
-    for _guest, lines in _guest_logs(job):
-        out += ["", *lines]
-    return "\n".join(out) + "\n"
-
-
-def _render_html(job: JobResult, subject: str) -> str:
-    def esc(text: str) -> str:
-        return html.escape(text, quote=True)
-
-    def cells(row: tuple[str, ...], tag: str = "td") -> str:
-        return "".join(f"<{tag}>{esc(cell)}</{tag}>" for cell in row)
-
-    out = [
-        "<!DOCTYPE html>",
-        "<html>",
-        f'<head><meta charset="utf-8"><title>{esc(subject)}</title></head>',
-        '<body style="font-family: sans-serif;">',
-        f"<p>{esc(_summary(job))}</p>",
-    ]
-    if job.job_error:
-        out.append(f'<p style="color: #c00;">Job error: {esc(job.job_error)}</p>')
-    out += [
-        '<table border="1" cellpadding="4" cellspacing="0" style="border-collapse: collapse;">',
-        f"<thead><tr>{cells(_HEADERS, 'th')}</tr></thead>",
-        "<tbody>",
-    ]
-    for guest in job.guests:
-        row = _row(guest)
-        anchor = f'<td><a href="#log-{guest.vmid}">{esc(row[0])}</a></td>'
-        style = "" if guest.ok else ' style="color: #c00;"'
-        out.append(f"<tr{style}>{anchor}{cells(row[1:])}</tr>")
-    out += [
-        "</tbody>",
-        f'<tfoot><tr style="font-weight: bold;">{cells(_total_row(job))}</tr></tfoot>',
-        "</table>",
-        "<h3>Detailed backup logs:</h3>",
-        f"<pre>vzdump backup job on node {esc(_one_line(job.node))}</pre>",
-    ]
-    for guest, lines in _guest_logs(job):
-        out.append(f'<pre id="log-{guest.vmid}">{esc(chr(10).join(lines))}</pre>')
-    out += ["</body>", "</html>"]
-    return "\n".join(out) + "\n"
-
-
-def render_job_mail(job: JobResult) -> BackupMail:
-    """The status mail of a finished job, as text and HTML (everything HTML-escaped)."""
-    subject = f"vzdump backup status ({_one_line(job.node)}): {_status_words(job)}"
-    return BackupMail(subject=subject, text=_render_text(job), html=_render_html(job, subject))
-
-
-# -- sending ----------------------------------------------------------------------------------
 
 
 def _describe(err: BaseException, timeout: float) -> str:
@@ -384,10 +211,10 @@ def _describe(err: BaseException, timeout: float) -> str:
     return str(err) or type(err).__name__
 
 
-def build_message(sender: str, recipients: list[str], mail: BackupMail) -> EmailMessage:
+def build_message(sender: str, recipients: list[str], mail: Mail) -> EmailMessage:
     """The MIME message: multipart/alternative with the text and the HTML part."""
     msg = EmailMessage()
-    msg["Subject"] = _one_line(mail.subject)
+    msg["Subject"] = one_line(mail.subject)
     msg["From"] = sender
     msg["To"] = ", ".join(recipients)
     msg["Date"] = formatdate(localtime=True)
@@ -402,7 +229,7 @@ def send_mail(
     relay: SmtpRelay,
     sender: str,
     recipients: list[str],
-    mail: BackupMail,
+    mail: Mail,
     timeout: float = 10,
 ) -> None:
     """Hand ``mail`` to ``relay`` over SMTP for ``recipients``.
@@ -437,25 +264,3 @@ def send_mail(
             for addr, (code, reply) in refused.items()
         )
         raise MailError(f"{where}: the relay refused {detail}", str(relay), recipients)
-
-
-def send_job_mail(
-    job: JobResult,
-    mailto: str | list[str],
-    mailnotification: str = "always",
-    node_cfg: Mapping[str, str] | None = None,
-    timeout: float = 10,
-) -> bool:
-    """The end of a vzdump job: mail its status to ``mailto`` if ``mailnotification`` says so.
-
-    ``mailto`` is vzdump's option text (see :func:`parse_mailto`) or a list of addresses.
-    Returns whether a mail was sent (False without recipients or when ``failure`` and the job
-    succeeded).
-    """
-    send = should_send(job, mailnotification)
-    recipients = parse_mailto(mailto) if isinstance(mailto, str) else list(mailto)
-    if not send or not recipients:
-        return False
-    relay, sender = mail_settings(node_cfg or {})
-    send_mail(relay, sender, recipients, render_job_mail(job), timeout)
-    return True

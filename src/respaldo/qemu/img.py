@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from respaldo.errors import QemuError
-from respaldo.qemu.runner import binary, run
+from respaldo.runner import binary, run
 
 FORMATS = ("qcow2", "raw")
 

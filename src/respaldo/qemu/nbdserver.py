@@ -14,7 +14,7 @@ import nbd
 
 from respaldo.errors import QemuError
 from respaldo.qemu import process
-from respaldo.qemu.runner import binary, run
+from respaldo.runner import binary, run
 
 MAX_CLIENTS = 8
 

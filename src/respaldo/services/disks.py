@@ -6,13 +6,13 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from respaldo.config.ids import parse_volid
 from respaldo.config.propstring import format_size, parse_size
 from respaldo.config.vmconfig import Drive
 from respaldo.errors import InputError, NoSuchVolume
 from respaldo.qemu import img
 from respaldo.qemu.cmdline import ResolvedDrive
 from respaldo.storage.registry import StorageRegistry
-from respaldo.storage.volid import parse_volid
 
 _NEW_DISK = re.compile(r"^([a-z][a-z0-9._-]*[a-z0-9]):(\d+(?:\.\d+)?)$")
 GIB = 1 << 30

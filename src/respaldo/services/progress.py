@@ -5,21 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from respaldo.formats import human_size, short_duration
+
 REPORT_INTERVAL = 1.0
 MIB = 1 << 20
-
-
-def human(size: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(size) < 1024 or unit == "TiB":
-            return f"{size:.0f} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
-
-
-def duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
 
 
 class Progress:
@@ -55,18 +44,19 @@ class Progress:
         rate = self.done / elapsed
         eta = (self.total - self.done) / rate if rate else 0.0
         self.emit(
-            f"{self.label}{percent:3d}% ({human(self.done)} of {human(self.total)}) "
-            f"in {duration(elapsed)}, read: {human(self.read / elapsed)}/s, ETA {duration(eta)}"
+            f"{self.label}{percent:3d}% ({human_size(self.done)} of {human_size(self.total)}) "
+            f"in {short_duration(elapsed)}, read: {human_size(self.read / elapsed)}/s, "
+            f"ETA {short_duration(eta)}"
         )
 
     def finish(self, zero_bytes: int, written: int) -> None:
         elapsed = max(time.monotonic() - self.started, 1e-6)
         share = zero_bytes * 100 / self.total if self.total else 0.0
-        self.emit(f"backup is sparse: {human(zero_bytes)} ({share:.0f}%) total zero data")
+        self.emit(f"backup is sparse: {human_size(zero_bytes)} ({share:.0f}%) total zero data")
         self.emit(
-            f"transferred {human(self.total)} in {elapsed:.2f} seconds "
-            f"({human(self.total / elapsed)}/s), read {human(self.read)}, "
-            f"wrote {human(written)}"
+            f"transferred {human_size(self.total)} in {elapsed:.2f} seconds "
+            f"({human_size(self.total / elapsed)}/s), read {human_size(self.read)}, "
+            f"wrote {human_size(written)}"
         )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from respaldo.archive.compress import open_reader
 from respaldo.archive.vma import read_header
+from respaldo.config.ids import check_vmid, parse_volid
 from respaldo.config.propstring import parse_size
 from respaldo.errors import ArchiveError, ConflictError, InputError, NoSuchVolume
 from respaldo.node import Node
@@ -20,7 +21,6 @@ from respaldo.storage.backups import DirBackupStore, parse_backup_name
 from respaldo.storage.base import StorageStatus, VolumeInfo
 from respaldo.storage.dirstorage import BACKUP_PREFIX, backup_volume
 from respaldo.storage.registry import StorageRegistry
-from respaldo.storage.volid import check_vmid, parse_volid
 
 _BACKUP_VOLID = "'<storage>:backup/<file name>'"
 

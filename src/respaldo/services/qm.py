@@ -35,7 +35,7 @@ from respaldo.node import Accelerator, Node, kvm_usable
 from respaldo.qemu import process
 from respaldo.qemu.cmdline import build_argv, qemu_environment
 from respaldo.qemu.qmp import Qmp
-from respaldo.qemu.runner import binary, run
+from respaldo.runner import binary, run
 from respaldo.services.disks import DiskManager, is_owned_volume
 from respaldo.services.vmstore import VmStore
 from respaldo.storage.registry import StorageRegistry

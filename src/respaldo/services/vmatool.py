@@ -47,7 +47,8 @@ from respaldo.archive.vma import (
     read_header,
 )
 from respaldo.errors import ArchiveError, ConflictError, InputError, NotFoundError
-from respaldo.qemu.runner import binary, run
+from respaldo.formats import human_size
+from respaldo.runner import binary, run
 
 #: Image formats ``extract`` writes.
 FORMATS: Final = ("raw", "qcow2")
@@ -65,16 +66,6 @@ DIGEST_NOT_CHECKED: Final = "not checked"
 _FILE_MODE: Final = 0o600
 
 # -- results ----------------------------------------------------------------------------------
-
-
-def human_size(size: int) -> str:
-    """Binary units with one decimal: ``512`` -> ``512 B``, ``10737418240`` -> ``10.0 GiB``."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024:
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} PiB"
 
 
 def iso_time(ctime: int) -> str:

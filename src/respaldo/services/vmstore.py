@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from respaldo.config.ids import check_vmid, is_decimal
 from respaldo.config.keyvalue import KeyValueFile, atomic_write_text
 from respaldo.config.vmconfig import VmConfig
 from respaldo.errors import NoSuchVM, VMExists, VMLocked
 from respaldo.locks import file_lock
 from respaldo.node import Node
-from respaldo.storage.volid import check_vmid, is_decimal
 
 
 class VmStore:

@@ -32,8 +32,8 @@ from types import TracebackType
 from typing import BinaryIO
 
 from respaldo.archive.digest import sidecar_path
+from respaldo.config.ids import check_vmid
 from respaldo.errors import ConflictError, InputError, NoSuchVolume, StorageError
-from respaldo.storage.volid import check_vmid
 
 #: Any archive vzdump may have written (Proxmox's ``archive_info``).
 BACKUP_NAME = re.compile(

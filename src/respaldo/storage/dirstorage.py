@@ -7,11 +7,11 @@ import os
 import re
 from pathlib import Path
 
+from respaldo.config.ids import IMAGE_NAME, is_decimal
 from respaldo.errors import ConflictError, InputError, NoSuchVolume, StorageError
 from respaldo.qemu import img
 from respaldo.storage.backups import BackupInfo, DirBackupStore, parse_backup_name
 from respaldo.storage.base import CONTENT_TYPES, StorageStatus, VolumeInfo
-from respaldo.storage.volid import IMAGE_NAME, is_decimal
 
 _DISK_NUMBER = re.compile(r"^vm-\d+-disk-(\d+)\.")
 BACKUP_PREFIX = "backup/"

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from respaldo.config.ids import check_storage_id, parse_volid
 from respaldo.config.keyvalue import atomic_write_text, check_one_line
 from respaldo.config.sectionconfig import Section, format_sections, parse_sections
 from respaldo.errors import ConfigError, ConflictError, InputError, NoSuchStorage, NoSuchVolume
@@ -14,7 +15,6 @@ from respaldo.node import Node
 from respaldo.storage.backups import DirBackupStore
 from respaldo.storage.base import CONTENT_TYPES
 from respaldo.storage.dirstorage import DirStorage
-from respaldo.storage.volid import check_storage_id, parse_volid
 
 DEFAULT_CONTENT = "iso,vztmpl,backup,images"
 

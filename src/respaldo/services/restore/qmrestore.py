@@ -23,18 +23,19 @@ from pathlib import Path
 
 from respaldo.archive.compress import open_reader
 from respaldo.archive.vma import VmaReader
+from respaldo.config.ids import check_vmid
 from respaldo.config.keyvalue import KeyValueFile, atomic_write_text
 from respaldo.config.vmconfig import VmConfig
 from respaldo.errors import RespaldoError, VMExists, VMLocked, VMStateError
+from respaldo.formats import human_size
 from respaldo.node import Node
 from respaldo.qemu import process
-from respaldo.services.progress import Progress, Throttle, human
+from respaldo.services.progress import Progress, Throttle
 from respaldo.services.qm import VmManager
 from respaldo.services.restore.config import merge_over_existing, replace_disks, restored_config
 from respaldo.services.restore.plan import RestorePlan, make_plan
 from respaldo.services.restore.stream import ArchiveCopy, DeviceTarget
 from respaldo.services.restore.volumes import VolumeTarget, open_target
-from respaldo.storage.volid import check_vmid
 
 
 @dataclass
@@ -205,7 +206,7 @@ class Restore:
         share = sparse * 100 / total if total else 0.0
         self._say(
             f"total bytes read {total}, sparse bytes {sparse} ({share:.0f}%), "
-            f"written {human(copy.written)}"
+            f"written {human_size(copy.written)}"
         )
 
     def _final_config(self, volumes: dict[str, tuple[str, int]]) -> tuple[VmConfig, list[str]]:

@@ -16,6 +16,7 @@ from respaldo.archive.vma import DeviceSink, VmaWriter
 from respaldo.config.propstring import parse_propstring
 from respaldo.config.vmconfig import Drive, VmConfig
 from respaldo.errors import QemuError, RespaldoError, TaskError
+from respaldo.formats import human_size
 from respaldo.locks import file_lock
 from respaldo.node import Node
 from respaldo.qemu import process
@@ -23,7 +24,7 @@ from respaldo.qemu.agent import GuestAgent
 from respaldo.qemu.fleece import FleeceDisk, PointInTimeView
 from respaldo.qemu.nbdread import NbdReader
 from respaldo.qemu.qmp import Qmp
-from respaldo.services.progress import Progress, Throttle, human
+from respaldo.services.progress import Progress, Throttle
 from respaldo.services.qm import VmManager, VmStatus
 from respaldo.services.vzdump import recovery
 from respaldo.services.vzdump.archiveconfig import archive_config
@@ -132,7 +133,7 @@ class GuestBackup:
         except OSError as err:
             self.log.warn(f"archive written, but not its digest file: {err}")
         size = self.store.path(filename).stat().st_size
-        self.log.info(f"archive file size: {human(size)}")
+        self.log.info(f"archive file size: {human_size(size)}")
         return GuestOutcome(volid, filename, size, self.store.log_path(filename))
 
     def _lock_config(self) -> VmConfig:
@@ -152,7 +153,7 @@ class GuestBackup:
                 continue
             _, fmt = self.vms.disks.volume_path(drive.volume, drive.key)
             size = self.vms.disks.size_of(drive.volume)
-            self.log.info(f"include disk '{drive.key}' '{drive.volume}' {human(size)}")
+            self.log.info(f"include disk '{drive.key}' '{drive.volume}' {human_size(size)}")
             included.append(IncludedDisk(drive, fmt, size))
         if not included:
             raise TaskError(f"VM {self.vmid} has no disk to back up")

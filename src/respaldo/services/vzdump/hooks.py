@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from respaldo.errors import CommandError, TaskError
-from respaldo.qemu.runner import run
+from respaldo.runner import run
 
 JOB_PHASES = ("job-init", "job-start", "job-end", "job-abort")
 GUEST_PHASES = (

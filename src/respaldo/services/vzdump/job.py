@@ -11,15 +11,16 @@ from datetime import datetime
 
 from respaldo.config.keyvalue import read_keyvalue
 from respaldo.errors import InputError, NoSuchVM, RespaldoError
+from respaldo.formats import clock_duration
 from respaldo.node import Node
-from respaldo.notify.mail import send_job_mail
-from respaldo.qemu.runner import binary, run
-from respaldo.services.jobresult import GuestResult, JobResult
+from respaldo.runner import binary, run
 from respaldo.services.prune import PruneOptions, format_prune_backups, parse_prune_backups, prune
 from respaldo.services.vmstore import VmStore
 from respaldo.services.vzdump.guest import GuestBackup, GuestOutcome
 from respaldo.services.vzdump.hooks import HookRunner
+from respaldo.services.vzdump.jobresult import GuestResult, JobResult
 from respaldo.services.vzdump.options import VzdumpOptions, node_defaults, parse_options
+from respaldo.services.vzdump.report import send_job_mail
 from respaldo.services.vzdump.tasklog import BackupLog
 from respaldo.storage.backups import DirBackupStore, backup_filename
 from respaldo.storage.dirstorage import DirStorage
@@ -142,7 +143,7 @@ class VzdumpJob:
             guest = GuestBackup(self.node, vmid, self.opts, self.target.store, log, self.hooks)
             outcome = guest.run(started)
             self._after_backup(vmid, name, outcome, log)
-            log.info(f"Finished Backup of VM {vmid} ({_clock(time.monotonic() - clock)})")
+            log.info(f"Finished Backup of VM {vmid} ({clock_duration(time.monotonic() - clock)})")
         except RespaldoError as err:
             error = str(err)
             log.error(f"Backup of VM {vmid} failed - {err}")
@@ -236,12 +237,6 @@ def _node_settings(node: Node) -> dict[str, str]:
     if not node.node_cfg.exists():
         return {}
     return read_keyvalue(node.node_cfg, sections=False).main.as_dict()
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}"
 
 
 def run_vzdump(

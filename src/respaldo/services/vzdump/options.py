@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from respaldo.archive.compress import Compression, parse_compress
+from respaldo.config.ids import check_storage_id, check_vmid, is_decimal
 from respaldo.config.keyvalue import read_keyvalue
 from respaldo.errors import InputError
 from respaldo.node import Node
 from respaldo.notify.mail import parse_mailto
 from respaldo.services.prune import PruneOptions, parse_prune_backups
-from respaldo.storage.volid import check_storage_id, check_vmid, is_decimal
 
 
 class BackupMode(enum.Enum):

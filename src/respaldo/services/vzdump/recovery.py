@@ -15,6 +15,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from respaldo.config.ids import is_decimal
 from respaldo.config.keyvalue import atomic_write_text
 from respaldo.errors import LockTimeout, RespaldoError
 from respaldo.locks import file_lock
@@ -24,7 +25,6 @@ from respaldo.qemu.agent import GuestAgent
 from respaldo.qemu.qmp import Qmp
 from respaldo.services.qm import VmManager
 from respaldo.services.vmstore import VmStore
-from respaldo.storage.volid import is_decimal
 
 
 @dataclass

@@ -53,7 +53,7 @@ from importlib import resources
 from pathlib import Path, PurePosixPath
 
 from respaldo.errors import CommandError, RespaldoError
-from respaldo.qemu.runner import run_bytes
+from respaldo.runner import run_bytes
 
 #: Bump when the built image changes for the same packages and scripts.
 BUILDER_VERSION = "1"
@@ -574,7 +574,7 @@ def _cpio(stage: Path, root: Path) -> bytes:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m respaldo.guest.build",
+        prog="python -m respaldo.guestimage.build",
         description="Build respaldo's test guest and print the VM config's args: value.",
     )
     parser.add_argument("--cache-dir", type=Path, default=None)

@@ -1,4 +1,6 @@
-"""Volume ids: ``<storage>:<volname>``, e.g. ``local:100/vm-100-disk-0.qcow2``."""
+"""Identifiers as Proxmox spells them: VMIDs, storage ids and volume ids (``<storage>:<volname>``,
+e.g. ``local:100/vm-100-disk-0.qcow2``). Rules from pve-common ``PVE/JSONSchema.pm``
+(``pve-vmid``, ``pve-storage-id``) and pve-storage ``PVE/Storage.pm`` (``parse_volume_id``)."""
 
 from __future__ import annotations
 
