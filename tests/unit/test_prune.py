@@ -9,17 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from respaldo.errors import InputError, StorageError
-from respaldo.services.prune import (
+from respaldo.config.prune import (
     KEEP_RULES,
-    PruneCandidate,
     PruneOptions,
-    PruneResult,
     format_prune_backups,
-    mark_backups,
     parse_prune_backups,
-    prune,
 )
+from respaldo.errors import InputError, StorageError
+from respaldo.services.prune import PruneCandidate, PruneResult, mark_backups, prune
 from respaldo.storage.backups import DirBackupStore, backup_filename
 from tests.conftest import local_tz
 

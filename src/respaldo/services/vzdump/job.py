@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from respaldo.config.keyvalue import read_keyvalue
+from respaldo.config.prune import PruneOptions, format_prune_backups, parse_prune_backups
 from respaldo.errors import InputError, NoSuchVM, RespaldoError
 from respaldo.formats import clock_duration
 from respaldo.node import Node
 from respaldo.runner import binary, run
-from respaldo.services.prune import PruneOptions, format_prune_backups, parse_prune_backups, prune
+from respaldo.services.prune import prune
 from respaldo.services.vmstore import VmStore
 from respaldo.services.vzdump.guest import GuestBackup, GuestOutcome
 from respaldo.services.vzdump.hooks import HookRunner

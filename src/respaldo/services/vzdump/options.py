@@ -1,25 +1,28 @@
 """vzdump's options: Proxmox's names and defaults, node defaults from ``vzdump.conf``.
 
-The faces hand in ``dict[str, str]`` as a user typed them (``--compress zstd``, an API form
-field, a ``vzdump.conf`` line); this module turns them into one typed ``VzdumpOptions`` and
-names every bad value.
+Declared once, in :data:`VZDUMP_OPTIONS`; the CLI's arguments, the ``vzdump.conf`` parser, the
+API's validation and the backup jobs are built from it. The faces hand in the values as a user
+typed them (``--compress zstd``, an API form field, a ``vzdump.conf`` line); this module turns
+them into one typed ``VzdumpOptions`` and names every bad value.
 """
 
 from __future__ import annotations
 
 import enum
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import respaldo.config.formats  # noqa: F401  (registers the basic formats)
 from respaldo.archive.compress import Compression, parse_compress
-from respaldo.config.ids import check_storage_id, check_vmid, is_decimal
+from respaldo.config.ids import check_storage_id
 from respaldo.config.keyvalue import read_keyvalue
+from respaldo.config.propstring import parse_propstring
+from respaldo.config.prune import PruneOptions, parse_prune_backups
+from respaldo.config.schema import Schema, boolean, integer, register_format, string
 from respaldo.errors import InputError
 from respaldo.node import Node
 from respaldo.notify.mail import parse_mailto
-from respaldo.services.prune import PruneOptions, parse_prune_backups
 
 
 class BackupMode(enum.Enum):
@@ -56,6 +59,9 @@ class VzdumpOptions:
     notes_template: str | None = None
     mailto: list[str] = field(default_factory=list)
     mailnotification: MailNotification = MailNotification.ALWAYS
+    #: Options of Proxmox's schema that this job carries without a field of their own
+    #: (``pigz``, ``fleecing``, ``performance``...), as parsed.
+    extra: dict[str, object] = field(default_factory=dict)
 
     def command_line(self) -> str:
         """How Proxmox logs the job: ``vzdump 100 101 --mode snapshot --compress zstd ...``."""
@@ -70,71 +76,210 @@ class VzdumpOptions:
         return " ".join(parts)
 
 
-_BOOL = {"0": False, "1": True}
-_LIST_SPLIT = re.compile(r"[,;\s]+")
+def _compress(text: str, key: str) -> Compression:
+    return parse_compress(text)
 
 
-def _bool(name: str, value: str) -> bool:
-    if value not in _BOOL:
-        raise InputError(name, value, "expected 0 or 1")
-    return _BOOL[value]
+def _mailto(text: str, key: str) -> list[str]:
+    return parse_mailto(text)
 
 
-def _int(name: str, value: str, low: int, high: int | None = None) -> int:
-    if not is_decimal(value) or int(value) < low or (high is not None and int(value) > high):
-        limit = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise InputError(name, value, f"expected a whole number {limit}")
-    return int(value)
+def _fleecing(text: str, key: str) -> dict[str, object]:
+    """``[enabled=]<bool>[,storage=<storage id>]`` (pve-guest-common, ``backup-fleecing``)."""
+    props = parse_propstring(text, "enabled", key)
+    unknown = set(props) - {"enabled", "storage"}
+    if unknown:
+        raise InputError(key, text, f"unknown key {sorted(unknown)[0]!r} (valid: enabled, storage)")
+    result: dict[str, object] = {"enabled": _FLAG.parse(props.get("enabled", "0"), key)}
+    if "storage" in props:
+        result["storage"] = check_storage_id(props["storage"])
+    return result
 
 
-def _vmids(name: str, value: str) -> list[int]:
-    return [check_vmid(part) for part in _LIST_SPLIT.split(value.strip()) if part]
+def _performance(text: str, key: str) -> dict[str, int]:
+    """``max-workers=<1-256>,pbs-entries-max=<n>`` (``backup-performance``)."""
+    limits = {"max-workers": (1, 256), "pbs-entries-max": (1, None)}
+    result: dict[str, int] = {}
+    for name, value in parse_propstring(text, None, key).items():
+        if name not in limits:
+            raise InputError(key, text, f"unknown key {name!r} (valid: {', '.join(limits)})")
+        low, high = limits[name]
+        parsed = integer(name, "", minimum=low, maximum=high).parse(value)
+        assert isinstance(parsed, int)
+        result[name] = parsed
+    return result
 
 
-def _enum(name: str, value: str, kind: type[BackupMode] | type[MailNotification]) -> enum.Enum:
-    try:
-        return kind(value)
-    except ValueError as err:
-        valid = ", ".join(m.value for m in kind)
-        raise InputError(name, value, f"expected one of {valid}") from err
+_FLAG = boolean("enabled", "")
+register_format("vzdump-compress", _compress, "<0 | 1 | gzip | lzo | zstd>")
+register_format("email-or-username-list", _mailto, "<email or user list>")
+register_format("backup-fleecing", _fleecing, "[[enabled=]<1|0>] [,storage=<storage ID>]")
+register_format(
+    "backup-performance", _performance, "[max-workers=<integer>] [,pbs-entries-max=<integer>]"
+)
 
-
-_Setter = Callable[[VzdumpOptions, str, str], None]
-_SETTERS: dict[str, _Setter] = {
-    "vmid": lambda o, k, v: setattr(o, "vmids", _vmids(k, v)),
-    "all": lambda o, k, v: setattr(o, "all", _bool(k, v)),
-    "exclude": lambda o, k, v: setattr(o, "exclude", _vmids(k, v)),
-    "mode": lambda o, k, v: setattr(o, "mode", _enum(k, v, BackupMode)),
-    "compress": lambda o, k, v: setattr(o, "compress", parse_compress(v)),
-    "zstd": lambda o, k, v: setattr(o, "zstd", _int(k, v, 0, 256)),
-    "storage": lambda o, k, v: setattr(o, "storage", check_storage_id(v)),
-    "dumpdir": lambda o, k, v: setattr(o, "dumpdir", Path(v)),
-    "tmpdir": lambda o, k, v: setattr(o, "tmpdir", Path(v)),
-    "bwlimit": lambda o, k, v: setattr(o, "bwlimit", _int(k, v, 0)),
-    "ionice": lambda o, k, v: setattr(o, "ionice", _int(k, v, 0, 8)),
-    "lockwait": lambda o, k, v: setattr(o, "lockwait", _int(k, v, 0)),
-    "stopwait": lambda o, k, v: setattr(o, "stopwait", _int(k, v, 0)),
-    "script": lambda o, k, v: setattr(o, "script", Path(v)),
-    "remove": lambda o, k, v: setattr(o, "remove", _bool(k, v)),
-    "prune-backups": lambda o, k, v: setattr(o, "prune_backups", parse_prune_backups(v)),
-    "protected": lambda o, k, v: setattr(o, "protected", _bool(k, v)),
-    "notes-template": lambda o, k, v: setattr(o, "notes_template", v),
-    "mailto": lambda o, k, v: setattr(o, "mailto", parse_mailto(v)),
-    "mailnotification": lambda o, k, v: setattr(
-        o, "mailnotification", _enum(k, v, MailNotification)
+#: vzdump's options, as pve-guest-common ``PVE/VZDump/Common.pm`` declares them (its
+#: ``confdesc``): what ``respaldo vzdump`` takes, what ``vzdump.conf`` may hold, what
+#: ``POST /nodes/{node}/vzdump`` and backup jobs accept.
+VZDUMP_OPTIONS = Schema(
+    (
+        string("vmid", "The ID of the guest system you want to backup.", format="pve-vmid-list"),
+        string("node", "Only run if executed on this node.", format="pve-node"),
+        boolean("all", "Backup all known guest systems on this host.", default=False),
+        boolean("stdexcludes", "Exclude temporary files and logs (containers).", default=True),
+        string(
+            "compress",
+            "Compress dump file.",
+            format="vzdump-compress",
+            enum=("0", "1", "gzip", "lzo", "zstd"),
+            default="0",
+        ),
+        integer(
+            "pigz",
+            "Use pigz instead of gzip when N>0. N=1 uses half of cores, N>1 uses N as "
+            "thread count.",
+            minimum=0,
+            default=0,
+        ),
+        integer(
+            "zstd",
+            "Zstd threads. N=0 uses half of the available cores, N>0 uses N as thread count.",
+            minimum=0,
+            maximum=256,
+            default=1,
+        ),
+        boolean("quiet", "Be quiet.", default=False),
+        string("mode", "Backup mode.", enum=tuple(m.value for m in BackupMode), default="snapshot"),
+        string(
+            "exclude",
+            "Exclude specified guest systems (assumes --all)",
+            format="pve-vmid-list",
+        ),
+        string(
+            "exclude-path",
+            "Exclude certain files/directories (shell globs; containers only).",
+        ),
+        string(
+            "mailto",
+            "Deprecated: use notification targets/matchers instead. Comma-separated list of "
+            "email addresses that should receive email notifications.",
+            format="email-or-username-list",
+        ),
+        string(
+            "mailnotification",
+            "Deprecated: use notification targets/matchers instead. When to send a mail.",
+            enum=tuple(m.value for m in MailNotification),
+            default="always",
+        ),
+        string(
+            "notification-mode",
+            "Which notification system to use: legacy-sendmail (mailto/mailnotification), "
+            "notification-system, or auto (mail if mailto is set).",
+            enum=("auto", "legacy-sendmail", "notification-system"),
+            default="auto",
+        ),
+        string(
+            "notification-policy",
+            "Deprecated: do not use.",
+            enum=("always", "failure", "never"),
+            deprecated=True,
+        ),
+        string(
+            "notification-target",
+            "Deprecated: do not use.",
+            format="pve-configid",
+            deprecated=True,
+        ),
+        string("tmpdir", "Store temporary files to specified directory.", root_only=True),
+        string("dumpdir", "Store resulting files to specified directory.", root_only=True),
+        string("script", "Use specified hook script.", root_only=True),
+        string("storage", "Store resulting file to this storage.", format="pve-storage-id"),
+        boolean("stop", "Stop running backup jobs on this host.", default=False),
+        integer("bwlimit", "Limit I/O bandwidth (in KiB/s).", minimum=0, default=0),
+        integer(
+            "ionice",
+            "Set IO priority: 8 means the idle class, otherwise best-effort with this value.",
+            minimum=0,
+            maximum=8,
+            default=7,
+        ),
+        string("performance", "Other performance-related settings.", format="backup-performance"),
+        integer(
+            "lockwait",
+            "Maximal time to wait for the global lock (minutes).",
+            minimum=0,
+            default=180,
+        ),
+        integer(
+            "stopwait",
+            "Maximal time to wait until a guest system is stopped (minutes).",
+            minimum=0,
+            default=10,
+        ),
+        integer(
+            "maxfiles",
+            "Deprecated: use 'prune-backups' instead. Maximal number of backup files per guest.",
+            minimum=1,
+            deprecated=True,
+        ),
+        string(
+            "prune-backups",
+            "Use these retention options instead of those from the storage configuration.",
+            format="prune-backups",
+            default="keep-all=1",
+        ),
+        boolean("remove", "Prune older backups according to 'prune-backups'.", default=True),
+        string("pool", "Backup all known guest systems included in the specified pool."),
+        string(
+            "notes-template",
+            "Template string for generating notes for the backup(s). Variables: "
+            "{{cluster}}, {{guestname}}, {{node}}, {{vmid}}. A single line; newline and "
+            "backslash escaped as '\\n' and '\\\\'.",
+            max_length=1024,
+            requires="storage",
+        ),
+        boolean("protected", "If true, mark backup(s) as protected.", requires="storage"),
+        string(
+            "fleecing",
+            "Options for backup fleecing (VM only).",
+            format="backup-fleecing",
+        ),
+        string(
+            "pbs-change-detection-mode",
+            "PBS mode used to detect file changes (containers to PBS only).",
+            enum=("legacy", "data", "metadata"),
+        ),
     ),
-    # Accepted for compatibility with Proxmox's command line; nothing to do here.
-    "node": lambda o, k, v: None,
-    "quiet": lambda o, k, v: None,
+    description="Create backup.",
+    unknown_what="vzdump option",
+)
+
+#: Options respaldo accepts for compatibility without acting on them, and why.
+NO_EFFECT = {
+    "stdexcludes": "applies to containers only",
+    "exclude-path": "applies to containers only",
+    "pbs-change-detection-mode": "applies to container backups to a Proxmox Backup Server",
+    "notification-policy": "deprecated, without effect in Proxmox too",
+    "notification-target": "deprecated, without effect in Proxmox too",
+    "quiet": "the log is always written",
+    "node": "this node is the only one",
 }
 
 
-def _apply(opts: VzdumpOptions, key: str, value: str) -> None:
-    setter = _SETTERS.get(key)
-    if setter is None:
-        valid = ", ".join(_SETTERS)
-        raise InputError("option", key, f"unknown vzdump option (valid: {valid})")
-    setter(opts, key, value)
+def _set(opts: VzdumpOptions, key: str, value: object) -> None:
+    attr = key.replace("-", "_")
+    if key == "vmid":
+        opts.vmids = value  # type: ignore[assignment]
+    elif key == "mode":
+        opts.mode = BackupMode(value)
+    elif key == "mailnotification":
+        opts.mailnotification = MailNotification(value)
+    elif key in ("dumpdir", "tmpdir", "script"):
+        setattr(opts, attr, Path(str(value)))
+    elif hasattr(opts, attr):
+        setattr(opts, attr, value)
+    else:
+        opts.extra[key] = value
 
 
 def node_defaults(node: Node) -> dict[str, str]:
@@ -154,9 +299,9 @@ def parse_options(given: Mapping[str, str], defaults: Mapping[str, str]) -> Vzdu
         node.pop("dumpdir", None)
     node_prune = node.pop("prune-backups", None)
     if node_prune is not None and "prune-backups" not in given:
-        opts.node_prune_backups = parse_prune_backups(node_prune)
-    for key, value in {**node, **given}.items():
-        _apply(opts, key, value)
+        opts.node_prune_backups = parse_prune_backups(str(node_prune))
+    for key, value in VZDUMP_OPTIONS.parse({**node, **given}, partial=True).items():
+        _set(opts, key, value)
     if opts.all and opts.vmids:
         raise InputError("vmid", " ".join(map(str, opts.vmids)), "give VMIDs or --all 1, not both")
     if not opts.all and not opts.vmids:
