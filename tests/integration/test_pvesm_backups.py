@@ -174,7 +174,7 @@ def test_bad_input_is_named_and_changes_nothing(cli: Cli, tmp_path: Path) -> Non
     assert "invalid value for storage 'imgs': does not hold backups (content: images)" in err
     assert "nothing to change" in cli.fails("pvesm", "set", volid)
     err = cli.fails("pvesm", "set", volid, "--protected", "2")
-    assert "argument --protected: invalid choice: '2'" in err
+    assert "invalid value for protected '2': expected a boolean" in err
     assert "expected '<storage>:<volume name>'" in cli.fails("pvesm", "extractconfig", name)
 
     assert dump_state(cli) == before

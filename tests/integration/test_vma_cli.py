@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
@@ -14,7 +13,7 @@ import pytest
 from respaldo.archive.compress import Compression, open_writer
 from respaldo.archive.digest import sidecar_path, write_sidecar
 from respaldo.archive.vma import BLOCK_SIZE, CLUSTER_SIZE, VmaWriter
-from respaldo.cli import vma as vma_cli
+from respaldo.cli import main as cli_main
 from respaldo.node import Node
 from respaldo.runner import binary
 
@@ -68,9 +67,7 @@ def write_archive(path: Path, sources: list[tuple[str, Path]]) -> None:
 
 
 def run_cli(*argv: str) -> None:
-    parser = argparse.ArgumentParser(prog="respaldo")
-    vma_cli.register(parser.add_subparsers(required=True))
-    args = parser.parse_args(["vma", *argv])
+    args = cli_main.parse(["vma", *argv])
     args.func(args, Node.from_env())
 
 

@@ -432,8 +432,8 @@ def test_cli_list_set_extractconfig_free(node: Node, backups: Path) -> None:
     volid = f"local:backup/{NEW}"
     proc = run_cli(node, "pvesm", "set", volid)
     assert proc.returncode == 2 and "nothing to change" in proc.stderr
-    proc = run_cli(node, "pvesm", "set", volid, "--protected", "yes")
-    assert proc.returncode == 2 and "invalid choice: 'yes'" in proc.stderr
+    proc = run_cli(node, "pvesm", "set", volid, "--protected", "maybe")
+    assert proc.returncode == 2 and "invalid value for protected 'maybe'" in proc.stderr
     proc = run_cli(node, "pvesm", "set", volid, "--notes", "n", "--protected", "1")
     assert proc.returncode == 0, proc.stderr
     proc = run_cli(node, "pvesm", "free", volid)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -28,7 +27,7 @@ from respaldo.archive.digest import (
     write_sidecar,
 )
 from respaldo.archive.vma import VmaWriter
-from respaldo.cli import vma as vma_cli
+from respaldo.cli import main as cli_main
 from respaldo.errors import ArchiveError, CommandError, ConflictError, InputError, NotFoundError
 from respaldo.node import Node
 from respaldo.services import vmatool
@@ -608,11 +607,8 @@ CliRun = Callable[..., Run]
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> CliRun:
-    parser = argparse.ArgumentParser(prog="respaldo")
-    vma_cli.register(parser.add_subparsers(required=True))
-
     def run(*argv: str) -> Run:
-        args = parser.parse_args(["vma", *argv])
+        args = cli_main.parse(["vma", *argv])
         error: Exception | None = None
         try:
             args.func(args, Node.from_env())
@@ -639,7 +635,7 @@ def test_cli_list_and_config(cli: CliRun, plain: Path) -> None:
     }
     assert data["ctime"] == CTIME
     assert run("config", str(plain)).out == CONF.decode()
-    missing = run("config", "--firewall", str(plain))
+    missing = run("config", str(plain), "--firewall")
     assert isinstance(missing.error, NotFoundError)
 
 

@@ -7,6 +7,7 @@ import importlib
 import sys
 from collections.abc import Callable
 
+from respaldo.cli.commands import EXTRA, SCHEMA_KEY
 from respaldo.errors import RespaldoError
 from respaldo.node import Node
 
@@ -30,14 +31,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    """argparse, except that vzdump takes its words raw, as Proxmox's does: its options may
-    come first (``vzdump --all 1 --exclude 101``), where argparse would take them for its own."""
+    """argparse; words it does not know are kept for the command's schema, which names an
+    unknown option with the valid ones (a command without a schema refuses them at once)."""
     parser = build_parser(argv[0] if argv else None)
-    if argv[:1] == ["vzdump"] and not {"-h", "--help"} & set(argv[1:]):
-        args = parser.parse_args(["vzdump"])
-        args.args = argv[1:]
-        return args
-    return parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if not hasattr(args, SCHEMA_KEY):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        setattr(args, EXTRA, extra)
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from respaldo.config.schema import string
+
 FORMATS = ("text", "json", "json-pretty")
+
+#: The CLI's output format option (pve-common ``PVE/RESTHandler.pm``, ``output-format``).
+OUTPUT_FORMAT = string("output-format", "Output format.", enum=FORMATS, default="text")
 
 
 def print_json(data: Any, pretty: bool, out: TextIO | None = None) -> None:

@@ -1,21 +1,36 @@
-"""``respaldo pvesm ...``: storage commands with Proxmox's verbs and option names."""
+"""``respaldo pvesm ...``: storage commands with Proxmox's verbs and option names.
+
+Each verb is built from the parameter schema of its service method (``services/pvesm.py``);
+this module only prints.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from dataclasses import asdict
+from typing import cast
 
-from respaldo.cli.output import FORMATS, emit, print_table
-from respaldo.config.ids import check_vmid
+from respaldo.cli.commands import Command, register_commands
+from respaldo.cli.output import OUTPUT_FORMAT, emit, print_table
 from respaldo.node import Node
+from respaldo.services import pvesm
 from respaldo.services.pvesm import StorageManager
 
 KIB = 1024
 
 
-def cmd_status(args: argparse.Namespace, node: Node) -> None:
-    statuses = StorageManager(node).status(args.storage)
+def _fmt(params: dict[str, object]) -> str:
+    return str(params.get("output-format", "text"))
+
+
+def _opt(params: dict[str, object], key: str) -> str | None:
+    value = params.get(key)
+    return None if value is None else str(value)
+
+
+def cmd_status(params: dict[str, object], node: Node) -> None:
+    statuses = StorageManager(node).status(_opt(params, "storage"))
     rows = []
     for s in statuses:
         share = 100 * s.used / s.total if s.total else 0.0
@@ -31,7 +46,7 @@ def cmd_status(args: argparse.Namespace, node: Node) -> None:
             ]
         )
     emit(
-        args.output_format,
+        _fmt(params),
         [asdict(s) for s in statuses],
         lambda: print_table(
             ["Name", "Type", "Status", "Total", "Used", "Available", "%"],
@@ -41,12 +56,12 @@ def cmd_status(args: argparse.Namespace, node: Node) -> None:
     )
 
 
-def cmd_list(args: argparse.Namespace, node: Node) -> None:
-    vmid = check_vmid(args.vmid) if args.vmid is not None else None
-    volumes = StorageManager(node).list(args.storage, args.content, vmid)
+def cmd_list(params: dict[str, object], node: Node) -> None:
+    vmid = cast("int | None", params.get("vmid"))
+    volumes = StorageManager(node).list(str(params["storage"]), _opt(params, "content"), vmid)
     rows = [[v.volid, v.format, v.content, v.size, v.vmid or ""] for v in volumes]
     emit(
-        args.output_format,
+        _fmt(params),
         [asdict(v) for v in volumes],
         lambda: print_table(
             ["Volid", "Format", "Type", "Size", "VMID"],
@@ -56,92 +71,101 @@ def cmd_list(args: argparse.Namespace, node: Node) -> None:
     )
 
 
-def cmd_add(args: argparse.Namespace, node: Node) -> None:
-    StorageManager(node).add_dir(args.storage, args.path, args.content)
+def cmd_add(params: dict[str, object], node: Node) -> None:
+    StorageManager(node).add_dir(
+        str(params["storage"]), str(params["path"]), _opt(params, "content")
+    )
 
 
-def cmd_remove(args: argparse.Namespace, node: Node) -> None:
-    StorageManager(node).remove(args.storage)
+def cmd_remove(params: dict[str, object], node: Node) -> None:
+    StorageManager(node).remove(str(params["storage"]))
 
 
-def cmd_alloc(args: argparse.Namespace, node: Node) -> None:
+def cmd_alloc(params: dict[str, object], node: Node) -> None:
     volid = StorageManager(node).alloc(
-        args.storage, check_vmid(args.vmid), args.filename, args.size, args.format
+        str(params["storage"]),
+        cast(int, params["vmid"]),
+        str(params["filename"]),
+        str(params["size"]),
+        _opt(params, "format"),
     )
     print(f"successfully created '{volid}'")
 
 
-def cmd_free(args: argparse.Namespace, node: Node) -> None:
-    StorageManager(node).free(args.volume)
+def cmd_free(params: dict[str, object], node: Node) -> None:
+    StorageManager(node).free(str(params["volume"]))
 
 
-def cmd_path(args: argparse.Namespace, node: Node) -> None:
-    print(StorageManager(node).path(args.volume))
+def cmd_path(params: dict[str, object], node: Node) -> None:
+    print(StorageManager(node).path(str(params["volume"])))
 
 
-def cmd_extractconfig(args: argparse.Namespace, node: Node) -> None:
-    text = StorageManager(node).extract_config(args.volume)
+def cmd_extractconfig(params: dict[str, object], node: Node) -> None:
+    text = StorageManager(node).extract_config(str(params["volume"]))
     sys.stdout.write(text if not text or text.endswith("\n") else text + "\n")
 
 
-def cmd_set(args: argparse.Namespace, node: Node) -> None:
-    protected = None if args.protected is None else args.protected == "1"
-    StorageManager(node).set_backup(args.volume, notes=args.notes, protected=protected)
+def cmd_set(params: dict[str, object], node: Node) -> None:
+    StorageManager(node).set_backup(
+        str(params["volume"]),
+        notes=_opt(params, "notes"),
+        protected=cast("bool | None", params.get("protected")),
+    )
+
+
+COMMANDS = (
+    Command(
+        "status",
+        "storage status (sizes in KiB)",
+        pvesm.STATUS_PARAMS.extend(OUTPUT_FORMAT),
+        cmd_status,
+    ),
+    Command(
+        "list",
+        "list the volumes of a storage (backups newest first)",
+        pvesm.LIST_PARAMS.extend(OUTPUT_FORMAT),
+        cmd_list,
+        ("storage",),
+    ),
+    Command("add", "add a storage", pvesm.ADD_PARAMS, cmd_add, ("type", "storage")),
+    Command(
+        "remove",
+        "remove a storage from the configuration (files stay)",
+        pvesm.REMOVE_PARAMS,
+        cmd_remove,
+        ("storage",),
+    ),
+    Command(
+        "alloc",
+        "allocate a disk image (size in KiB, or with K/M/G/T)",
+        pvesm.ALLOC_PARAMS,
+        cmd_alloc,
+        ("storage", "vmid", "filename", "size"),
+    ),
+    Command(
+        "free",
+        "delete a volume (a backup with its log, notes and digest; not if protected)",
+        pvesm.FREE_PARAMS,
+        cmd_free,
+        ("volume",),
+    ),
+    Command("path", "the file path of a volume", pvesm.PATH_PARAMS, cmd_path, ("volume",)),
+    Command(
+        "extractconfig",
+        "print the VM configuration stored in a backup archive",
+        pvesm.EXTRACTCONFIG_PARAMS,
+        cmd_extractconfig,
+        ("volume",),
+    ),
+    Command(
+        "set",
+        "set the notes or the protection of a backup",
+        pvesm.SET_PARAMS,
+        cmd_set,
+        ("volume",),
+    ),
+)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    pvesm = sub.add_parser("pvesm", help="manage storages and volumes")
-    verbs = pvesm.add_subparsers(dest="verb", required=True, metavar="COMMAND")
-
-    p = verbs.add_parser("status", help="storage status (sizes in KiB)")
-    p.add_argument("--storage")
-    p.add_argument("--output-format", choices=FORMATS, default="text")
-    p.set_defaults(func=cmd_status)
-
-    p = verbs.add_parser("list", help="list the volumes of a storage (backups newest first)")
-    p.add_argument("storage")
-    p.add_argument("--content", choices=("images", "iso", "backup"))
-    p.add_argument("--vmid")
-    p.add_argument("--output-format", choices=FORMATS, default="text")
-    p.set_defaults(func=cmd_list)
-
-    p = verbs.add_parser("add", help="add a storage")
-    p.add_argument("type", choices=("dir",))
-    p.add_argument("storage")
-    p.add_argument("--path", required=True)
-    p.add_argument("--content", help="comma-separated: images,iso,backup,...")
-    p.set_defaults(func=cmd_add)
-
-    p = verbs.add_parser("remove", help="remove a storage from the configuration (files stay)")
-    p.add_argument("storage")
-    p.set_defaults(func=cmd_remove)
-
-    p = verbs.add_parser("alloc", help="allocate a disk image (size in KiB, or with K/M/G/T)")
-    p.add_argument("storage")
-    p.add_argument("vmid")
-    p.add_argument("filename", help="vm-<vmid>-disk-<n>.<fmt>, or - for the next free name")
-    p.add_argument("size")
-    p.add_argument("--format", choices=("qcow2", "raw"))
-    p.set_defaults(func=cmd_alloc)
-
-    p = verbs.add_parser(
-        "free", help="delete a volume (a backup with its log, notes and digest; not if protected)"
-    )
-    p.add_argument("volume")
-    p.set_defaults(func=cmd_free)
-
-    p = verbs.add_parser("path", help="the file path of a volume")
-    p.add_argument("volume")
-    p.set_defaults(func=cmd_path)
-
-    p = verbs.add_parser(
-        "extractconfig", help="print the VM configuration stored in a backup archive"
-    )
-    p.add_argument("volume", help="<storage>:backup/<file>, or the path of an archive")
-    p.set_defaults(func=cmd_extractconfig)
-
-    p = verbs.add_parser("set", help="set the notes or the protection of a backup")
-    p.add_argument("volume", help="<storage>:backup/<file>")
-    p.add_argument("--notes", help="the notes (the listing shows the first line); '' removes them")
-    p.add_argument("--protected", choices=("0", "1"), help="1: the backup cannot be removed")
-    p.set_defaults(func=cmd_set)
+    register_commands(sub, "pvesm", "manage storages and volumes", COMMANDS)

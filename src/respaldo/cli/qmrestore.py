@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import argparse
+from typing import cast
 
+from respaldo.cli.commands import Command, add_command
 from respaldo.cli.worker import run_in_worker
-from respaldo.config.ids import check_vmid
 from respaldo.node import Node
 from respaldo.services.restore.plan import parse_map_storage
-from respaldo.services.restore.qmrestore import Restore, RestoreOptions, recover_worker
+from respaldo.services.restore.qmrestore import (
+    RESTORE_PARAMS,
+    Restore,
+    RestoreOptions,
+    recover_worker,
+)
 
 
-def cmd_qmrestore(args: argparse.Namespace, node: Node) -> None:
-    disks = [d for d in args.disks.split(",") if d] if args.disks is not None else None
+def cmd_qmrestore(params: dict[str, object], node: Node) -> None:
+    disks = params.get("disks")
     opts = RestoreOptions(
-        archive=args.archive,
-        vmid=check_vmid(args.vmid),
-        storage=args.storage,
-        force=bool(args.force),
-        unique=bool(args.unique),
-        start=bool(args.start),
-        bwlimit=args.bwlimit,
-        map_storage=parse_map_storage(args.map_storage),
-        disks=disks,
+        archive=str(params["archive"]),
+        vmid=cast(int, params["vmid"]),
+        storage=cast("str | None", params.get("storage")),
+        force=bool(params.get("force", False)),
+        unique=bool(params.get("unique", False)),
+        start=bool(params.get("start", False)),
+        bwlimit=cast(int, params.get("bwlimit", 0)),
+        map_storage=parse_map_storage(cast("str | None", params.get("map-storage"))),
+        disks=[d for d in str(disks).split(",") if d] if disks is not None else None,
     )
     # Planned here, before a worker starts: bad input fails at once and changes nothing.
     restore = Restore(node, opts, echo=lambda line: print(line, flush=True))
@@ -30,23 +36,15 @@ def cmd_qmrestore(args: argparse.Namespace, node: Node) -> None:
     run_in_worker(lambda: bool(restore.run()), lambda pid: recover_worker(node, pid))
 
 
+COMMAND = Command(
+    "qmrestore",
+    "restore a VM from a backup",
+    RESTORE_PARAMS,
+    cmd_qmrestore,
+    ("archive", "vmid"),
+    "Restore a VMA archive (volume id or path, any compression) into a VM.",
+)
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "qmrestore",
-        help="restore a VM from a backup",
-        description="Restore a VMA archive (volume id or path, any compression) into a VM.",
-    )
-    p.add_argument("archive", help="local:backup/vzdump-qemu-...vma.zst, or a file path")
-    p.add_argument("vmid", help="the VM to create, or to overwrite with --force 1")
-    p.add_argument("--storage", help="put every disk on this storage")
-    p.add_argument(
-        "--force", type=int, choices=(0, 1), default=0, help="overwrite an existing (stopped) VM"
-    )
-    p.add_argument(
-        "--unique", type=int, choices=(0, 1), default=0, help="new MAC addresses and smbios uuid"
-    )
-    p.add_argument("--start", type=int, choices=(0, 1), default=0, help="start the VM afterwards")
-    p.add_argument("--bwlimit", type=int, default=0, help="KiB/s, 0 = no limit")
-    p.add_argument("--map-storage", help="per disk: scsi1=other[,virtio0=fast]")
-    p.add_argument("--disks", help="restore only these disks: scsi0,virtio1")
-    p.set_defaults(func=cmd_qmrestore)
+    add_command(sub, COMMAND)

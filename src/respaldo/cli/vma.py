@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from respaldo.archive.vma import VMSTATE_DEVICE
-from respaldo.cli.output import FORMATS, print_json, print_table
+from respaldo.cli.commands import Command, register_commands
+from respaldo.cli.output import OUTPUT_FORMAT, print_json, print_table
 from respaldo.errors import ArchiveError
 from respaldo.node import Node
-from respaldo.services.vmatool import (
-    FORMATS as IMAGE_FORMATS,
-)
+from respaldo.services import vmatool
 from respaldo.services.vmatool import (
     ArchiveInfo,
     VerifyResult,
@@ -92,19 +91,27 @@ def _print_verify(result: VerifyResult) -> None:
         print(f"problem: {problem}")
 
 
-def cmd_list(args: argparse.Namespace, node: Node) -> None:
-    info = list_archive(Path(args.file))
-    _emit(args.output_format, info.to_dict(), lambda: _print_info(info))
+def _file(params: dict[str, object]) -> Path:
+    return Path(str(params["file"]))
 
 
-def cmd_config(args: argparse.Namespace, node: Node) -> None:
-    sys.stdout.write(archive_config(Path(args.file), firewall=args.firewall))
+def _fmt(params: dict[str, object]) -> str:
+    return str(params.get("output-format", "text"))
+
+
+def cmd_list(params: dict[str, object], node: Node) -> None:
+    info = list_archive(_file(params))
+    _emit(_fmt(params), info.to_dict(), lambda: _print_info(info))
+
+
+def cmd_config(params: dict[str, object], node: Node) -> None:
+    sys.stdout.write(archive_config(_file(params), firewall=bool(params.get("firewall"))))
     sys.stdout.flush()
 
 
-def cmd_verify(args: argparse.Namespace, node: Node) -> None:
-    result = verify_archive(Path(args.file))
-    _emit(args.output_format, result.to_dict(), lambda: _print_verify(result))
+def cmd_verify(params: dict[str, object], node: Node) -> None:
+    result = verify_archive(_file(params))
+    _emit(_fmt(params), result.to_dict(), lambda: _print_verify(result))
     sys.stdout.flush()
     if not result.ok:
         more = len(result.problems) - 1
@@ -112,39 +119,49 @@ def cmd_verify(args: argparse.Namespace, node: Node) -> None:
         raise ArchiveError(f"verify failed: {result.problems[0]}{suffix}")
 
 
-def cmd_extract(args: argparse.Namespace, node: Node) -> None:
-    written = extract_archive(Path(args.file), Path(args.target), args.format, args.device)
+def cmd_extract(params: dict[str, object], node: Node) -> None:
+    devices = params.get("device")
+    written = extract_archive(
+        _file(params),
+        Path(str(params["target"])),
+        str(params.get("format", "raw")),
+        [d for d in str(devices).split(",") if d] if devices is not None else None,
+    )
     for path in written:
         print(f"wrote {path}")
 
 
+COMMANDS = (
+    Command(
+        "list",
+        "uuid, time, configs and devices (reads the header only)",
+        vmatool.LIST_PARAMS.extend(OUTPUT_FORMAT),
+        cmd_list,
+        ("file",),
+    ),
+    Command(
+        "config",
+        "print the stored qemu-server.conf exactly",
+        vmatool.CONFIG_PARAMS,
+        cmd_config,
+        ("file",),
+    ),
+    Command(
+        "verify",
+        "read the whole archive and check it (and its digests)",
+        vmatool.VERIFY_PARAMS.extend(OUTPUT_FORMAT),
+        cmd_verify,
+        ("file",),
+    ),
+    Command(
+        "extract",
+        "write each disk image and the configs into a dir",
+        vmatool.EXTRACT_PARAMS,
+        cmd_extract,
+        ("file", "target"),
+    ),
+)
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    vma = sub.add_parser("vma", help="inspect, verify and extract VMA archive files")
-    verbs = vma.add_subparsers(dest="verb", required=True, metavar="COMMAND")
-
-    p = verbs.add_parser("list", help="uuid, time, configs and devices (reads the header only)")
-    p.add_argument("file", help="a .vma, .vma.zst, .vma.gz or .vma.lzo file")
-    p.add_argument("--output-format", choices=FORMATS, default="text")
-    p.set_defaults(func=cmd_list)
-
-    p = verbs.add_parser("config", help="print the stored qemu-server.conf exactly")
-    p.add_argument("file")
-    p.add_argument("--firewall", action="store_true", help="print qemu-server.fw instead")
-    p.set_defaults(func=cmd_config)
-
-    p = verbs.add_parser("verify", help="read the whole archive and check it (and its digests)")
-    p.add_argument("file")
-    p.add_argument("--output-format", choices=FORMATS, default="text")
-    p.set_defaults(func=cmd_verify)
-
-    p = verbs.add_parser("extract", help="write each disk image and the configs into a dir")
-    p.add_argument("file")
-    p.add_argument("target", help="target directory (created if missing)")
-    p.add_argument("--format", choices=IMAGE_FORMATS, default="raw")
-    p.add_argument(
-        "--device",
-        action="append",
-        metavar="NAME",
-        help="extract only this device (e.g. drive-scsi0); repeat for several",
-    )
-    p.set_defaults(func=cmd_extract)
+    register_commands(sub, "vma", "inspect, verify and extract VMA archive files", COMMANDS)

@@ -93,7 +93,7 @@ def prune_backups(text: str, key: str) -> object:
     return parse_prune_backups(text)
 
 
-register_format("pve-vmid", vmid, "<integer (100 - 999999999)>")
+register_format("pve-vmid", vmid, "<integer 100..999999999>")
 register_format("pve-vmid-list", vmid_list, "<string>")
 register_format("pve-storage-id", storage_id, "<storage ID>")
 register_format("pve-storage-id-list", storage_id_list, "<storage ID list>")

@@ -120,7 +120,7 @@ class Param:
         return f"{self.name}[n]" if self.indexed else self.name
 
     def text(self) -> str:
-        """A short type text for help: ``<integer (0 - 256)>``, ``<snapshot | stop>``."""
+        """A short type text for help: ``<integer 0..256>``, ``<snapshot | stop>``."""
         if self.typetext:
             return self.typetext
         if self.enum:
@@ -132,7 +132,7 @@ class Param:
         if self.minimum is not None or self.maximum is not None:
             low = "-N" if self.minimum is None else f"{self.minimum:g}"
             high = "N" if self.maximum is None else f"{self.maximum:g}"
-            return f"<{self.type.value} ({low} - {high})>"
+            return f"<{self.type.value} {low}..{high}>"
         return f"<{self.type.value}>"
 
     # -- checking --------------------------------------------------------------------------
@@ -147,6 +147,8 @@ class Param:
         if self.type is ParamType.BOOLEAN:
             return self._boolean(key, value)
         if self.type is ParamType.INTEGER:
+            if self.format is not None and not isinstance(value, bool):
+                return self._formatted(key, str(value))
             return self._integer(key, value)
         if self.type is ParamType.NUMBER:
             return self._number(key, value)
@@ -217,11 +219,14 @@ class Param:
         if self.pattern is not None and not re.fullmatch(self.pattern, text):
             raise InputError(key, text, f"does not match the format {self.pattern}")
         if self.format is not None:
-            fmt = FORMATS.get(self.format)
-            if fmt is None:
-                raise InputError(key, text, f"unknown format '{self.format}' (a respaldo bug)")
-            return fmt.parse(text, key)
+            return self._formatted(key, text)
         return text
+
+    def _formatted(self, key: str, text: str) -> object:
+        fmt = FORMATS.get(self.format or "")
+        if fmt is None:
+            raise InputError(key, text, f"unknown format '{self.format}' (a respaldo bug)")
+        return fmt.parse(text, key)
 
     # -- documents -------------------------------------------------------------------------
 

@@ -14,15 +14,90 @@ from respaldo.archive.compress import open_reader
 from respaldo.archive.vma import read_header
 from respaldo.config.ids import check_vmid, parse_volid
 from respaldo.config.propstring import parse_size
+from respaldo.config.schema import Schema, boolean, integer, string
+from respaldo.config.stdparams import STORAGE
 from respaldo.errors import ArchiveError, ConflictError, InputError, NoSuchVolume
 from respaldo.node import Node
 from respaldo.services.vmstore import VmStore
 from respaldo.storage.backups import DirBackupStore, parse_backup_name
-from respaldo.storage.base import StorageStatus, VolumeInfo
+from respaldo.storage.base import CONTENT_TYPES, StorageStatus, VolumeInfo
 from respaldo.storage.dirstorage import BACKUP_PREFIX, backup_volume
 from respaldo.storage.registry import StorageRegistry
 
 _BACKUP_VOLID = "'<storage>:backup/<file name>'"
+
+_STORAGE_OPT = string("storage", "Only list status for specified storage.", format="pve-storage-id")
+_CONTENT = string(
+    "content",
+    "Only list content of this type.",
+    enum=("images", "rootdir", "iso", "vztmpl", "backup", "snippets"),
+)
+_VOLUME = string("volume", "Volume identifier.", format="pve-volume-id", optional=False)
+
+#: Parameters of the storage methods (pve-storage ``PVE/API2/Storage/*.pm``, ``PVE/CLI/pvesm.pm``).
+STATUS_PARAMS = Schema((_STORAGE_OPT,), "Get status for all datastores.")
+LIST_PARAMS = Schema(
+    (STORAGE, _CONTENT, integer("vmid", "Only list images for this VM.", format="pve-vmid")),
+    "List storage content.",
+)
+#: The options of a ``dir`` storage in ``storage.cfg`` that respaldo reads.
+STORAGE_OPTIONS = Schema(
+    (
+        string("path", "File system path.", optional=False),
+        string(
+            "content",
+            "Allowed content types: " + ", ".join(CONTENT_TYPES) + " (comma separated).",
+            pattern="(" + "|".join(CONTENT_TYPES) + ")(,(" + "|".join(CONTENT_TYPES) + "))*",
+        ),
+    ),
+    "Storage options.",
+)
+ADD_PARAMS = Schema(
+    (string("type", "Storage type.", enum=("dir",), optional=False), STORAGE, *STORAGE_OPTIONS),
+    "Create a new storage.",
+)
+REMOVE_PARAMS = Schema((STORAGE,), "Delete storage configuration.")
+ALLOC_PARAMS = Schema(
+    (
+        STORAGE,
+        integer("vmid", "Specify owner VM.", format="pve-vmid", optional=False),
+        string(
+            "filename",
+            "The name of the file to create: vm-<vmid>-disk-<n>.<fmt>, or - for the next "
+            "free name.",
+            optional=False,
+        ),
+        string(
+            "size",
+            "Size in kilobyte (1024 bytes). Optional suffixes 'M' (megabyte) and 'G' (gigabyte).",
+            pattern=r"\d+(\.\d+)?[KMGT]?",
+            optional=False,
+        ),
+        string("format", "Format of the image.", enum=("raw", "qcow2")),
+    ),
+    "Allocate disk images.",
+)
+FREE_PARAMS = Schema((_VOLUME,), "Delete volume.")
+PATH_PARAMS = Schema((_VOLUME,), "Get filesystem path for specified volume.")
+EXTRACTCONFIG_PARAMS = Schema(
+    (
+        string(
+            "volume",
+            "Volume identifier of a backup, or the path of an archive file.",
+            format="pve-volume-id-or-path",
+            optional=False,
+        ),
+    ),
+    "Extract configuration from vzdump backup archive.",
+)
+SET_PARAMS = Schema(
+    (
+        _VOLUME,
+        string("notes", "The new notes (the listing shows the first line)."),
+        boolean("protected", "Protection status. Currently only supported for backups."),
+    ),
+    "Update volume attributes.",
+)
 
 
 class StorageManager:

@@ -46,12 +46,35 @@ from respaldo.archive.vma import (
     VmaReader,
     read_header,
 )
+from respaldo.config.schema import Schema, boolean, string
 from respaldo.errors import ArchiveError, ConflictError, InputError, NotFoundError
 from respaldo.formats import human_size
 from respaldo.runner import binary, run
 
 #: Image formats ``extract`` writes.
 FORMATS: Final = ("raw", "qcow2")
+
+_FILE = string("file", "A .vma, .vma.zst, .vma.gz or .vma.lzo file.", optional=False)
+#: Parameters of ``respaldo vma list|config|verify|extract`` (respaldo's own tool; Proxmox's
+#: ``vma`` has the verbs, not these options).
+LIST_PARAMS = Schema((_FILE,), "uuid, time, configs and devices (reads the header only).")
+CONFIG_PARAMS = Schema(
+    (_FILE, boolean("firewall", "Print qemu-server.fw instead.", default=False)),
+    "Print the stored qemu-server.conf exactly.",
+)
+VERIFY_PARAMS = Schema((_FILE,), "Read the whole archive and check it (and its digests).")
+EXTRACT_PARAMS = Schema(
+    (
+        _FILE,
+        string("target", "Target directory (created if missing).", optional=False),
+        string("format", "Format of the disk images.", enum=FORMATS, default="raw"),
+        string(
+            "device",
+            "Extract only these devices (comma separated, e.g. drive-scsi0,drive-efidisk0).",
+        ),
+    ),
+    "Write each disk image and the configs into a directory.",
+)
 
 # Digest states of a device in a verify.
 DIGEST_OK: Final = "ok"

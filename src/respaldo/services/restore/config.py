@@ -17,7 +17,7 @@ from respaldo.config.vmconfig import (
     is_drive_key,
 )
 from respaldo.services.disks import is_owned_volume
-from respaldo.services.qm import random_mac
+from respaldo.services.qmconfig import random_mac
 
 QMDUMP_MAP = "qmdump#map:"
 DROPPED_KEYS = ("lock", "parent")

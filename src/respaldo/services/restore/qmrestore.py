@@ -25,17 +25,50 @@ from respaldo.archive.compress import open_reader
 from respaldo.archive.vma import VmaReader
 from respaldo.config.ids import check_vmid
 from respaldo.config.keyvalue import KeyValueFile, atomic_write_text
+from respaldo.config.schema import Schema, boolean, integer, string
+from respaldo.config.stdparams import VMID
 from respaldo.config.vmconfig import VmConfig
 from respaldo.errors import RespaldoError, VMExists, VMLocked, VMStateError
 from respaldo.formats import human_size
 from respaldo.node import Node
 from respaldo.qemu import process
 from respaldo.services.progress import Progress, Throttle
-from respaldo.services.qm import VmManager
+from respaldo.services.qmconfig import VmConfigService
 from respaldo.services.restore.config import merge_over_existing, replace_disks, restored_config
 from respaldo.services.restore.plan import RestorePlan, make_plan
 from respaldo.services.restore.stream import ArchiveCopy, DeviceTarget
 from respaldo.services.restore.volumes import VolumeTarget, open_target
+
+#: ``qmrestore``'s parameters (qemu-server ``PVE/CLI/qmrestore.pm``; the API takes them on
+#: ``POST /nodes/{node}/qemu`` with ``archive``), plus respaldo's ``map-storage`` and ``disks``.
+RESTORE_PARAMS = Schema(
+    (
+        string(
+            "archive",
+            "The backup file: a volume id (local:backup/...) or a path.",
+            format="pve-volume-id-or-path",
+            max_length=255,
+            optional=False,
+        ),
+        VMID,
+        string("storage", "Default storage for all disks.", format="pve-storage-id"),
+        boolean("force", "Allow to overwrite existing VM.", default=False),
+        boolean("unique", "Assign a unique random ethernet address.", default=False),
+        boolean("start", "Start VM after it was created successfully.", default=False),
+        integer("bwlimit", "Override I/O bandwidth limit (in KiB/s).", minimum=0, default=0),
+        string(
+            "map-storage",
+            "Beyond Proxmox: the storage of some disks, <disk>=<storage>[,<disk>=<storage>].",
+            pattern=r"[a-z0-9]+=[a-z][a-z0-9._-]*(,[a-z0-9]+=[a-z][a-z0-9._-]*)*",
+        ),
+        string(
+            "disks",
+            "Beyond Proxmox: restore only these disks (comma separated, e.g. scsi0,virtio1).",
+            pattern=r"[a-z0-9]*(,[a-z0-9]+)*",
+        ),
+    ),
+    "Restore QemuServer vzdump backups.",
+)
 
 
 @dataclass
@@ -75,7 +108,7 @@ class Restore:
         self.node = node
         self.opts = opts
         self.echo = echo
-        self.vms = VmManager(node)
+        self.vms = VmConfigService(node)
         self.vmid = check_vmid(opts.vmid)
         self.state = RestoreState(self.vmid)
         archive = self.vms.storages.archive_path(opts.archive)
@@ -113,7 +146,7 @@ class Restore:
             raise VMStateError(f"VM {self.vmid} is protected - unable to restore over it")
         if config.lock:
             raise VMLocked(self.vmid, config.lock)
-        if self.vms.status(self.vmid).pid is not None:
+        if self.vms.power.status(self.vmid).pid is not None:
             raise VMStateError(f"VM {self.vmid} is running - unable to restore over it")
         return config
 
@@ -139,7 +172,7 @@ class Restore:
         self._say(f"restore of VM {self.vmid} finished in {time.monotonic() - start:.1f} s")
         if self.opts.start:
             self._say(f"starting VM {self.vmid}")
-            self.vms.start(self.vmid)
+            self.vms.power.start(self.vmid)
         return config
 
     def _reserve(self) -> None:
@@ -238,7 +271,7 @@ def undo(node: Node, state: RestoreState, lock_timeout: float = UNDO_LOCK_TIMEOU
     notes: list[str] = []
     record = _state_path(node, state.vmid)
     try:
-        vms = VmManager(node)
+        vms = VmConfigService(node)
         with vms.store.locked(state.vmid, timeout=lock_timeout):
             current = _load_state(record)
             if current is None or current.token != state.token:
@@ -269,7 +302,7 @@ def _restore_process_alive(pid: int) -> bool:
     return b"respaldo" in process.command_line(pid)
 
 
-def _owned_by_restore(vms: VmManager, state: RestoreState, notes: list[str]) -> bool:
+def _owned_by_restore(vms: VmConfigService, state: RestoreState, notes: list[str]) -> bool:
     """Is the config still the restore's reservation (or the untouched old config)?"""
     if not vms.store.exists(state.vmid):
         return True
@@ -288,7 +321,7 @@ def _owned_by_restore(vms: VmManager, state: RestoreState, notes: list[str]) -> 
     return False
 
 
-def _free_new_volumes(vms: VmManager, state: RestoreState, notes: list[str]) -> None:
+def _free_new_volumes(vms: VmConfigService, state: RestoreState, notes: list[str]) -> None:
     for volume in state.new_volumes:
         try:
             vms.disks.free(volume)
@@ -297,7 +330,7 @@ def _free_new_volumes(vms: VmManager, state: RestoreState, notes: list[str]) -> 
             notes.append(f"could not free new volume '{volume}': {err}")
 
 
-def _put_config_back(vms: VmManager, state: RestoreState, notes: list[str]) -> None:
+def _put_config_back(vms: VmConfigService, state: RestoreState, notes: list[str]) -> None:
     path = vms.store.path(state.vmid)
     if state.created_config:
         path.unlink(missing_ok=True)

@@ -25,7 +25,7 @@ from respaldo.qemu.fleece import FleeceDisk, PointInTimeView
 from respaldo.qemu.nbdread import NbdReader
 from respaldo.qemu.qmp import Qmp
 from respaldo.services.progress import Progress, Throttle
-from respaldo.services.qm import VmManager, VmStatus
+from respaldo.services.qmpower import VmPower, VmStatus
 from respaldo.services.vzdump import recovery
 from respaldo.services.vzdump.archiveconfig import archive_config
 from respaldo.services.vzdump.hooks import HookRunner
@@ -69,7 +69,7 @@ class GuestBackup:
         self.store = store
         self.log = log
         self.hooks = hooks
-        self.vms = VmManager(node)
+        self.vms = VmPower(node)
         self.paths = process.runtime_paths(node, vmid)
         self.state = recovery.BackupState(vmid)
         self.mode = opts.mode

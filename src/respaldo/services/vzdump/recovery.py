@@ -23,7 +23,7 @@ from respaldo.node import Node
 from respaldo.qemu import fleece, process
 from respaldo.qemu.agent import GuestAgent
 from respaldo.qemu.qmp import Qmp
-from respaldo.services.qm import VmManager
+from respaldo.services.qmpower import VmPower
 from respaldo.services.vmstore import VmStore
 
 
@@ -104,7 +104,7 @@ def _thaw(qga: Path, log: list[str]) -> None:
 
 def _stop(node: Node, vmid: int, log: list[str]) -> None:
     try:
-        VmManager(node).stop(vmid, skiplock=True)
+        VmPower(node).stop(vmid, skiplock=True)
         log.append("stopped the VM again (it was off before the backup)")
     except RespaldoError as err:
         log.append(f"could not stop the VM: {err}")
@@ -112,7 +112,7 @@ def _stop(node: Node, vmid: int, log: list[str]) -> None:
 
 def _start(node: Node, vmid: int, log: list[str]) -> None:
     try:
-        VmManager(node).start(vmid, skiplock=True)
+        VmPower(node).start(vmid, skiplock=True)
         log.append("started the VM again (stop mode had shut it down)")
     except RespaldoError as err:
         log.append(f"could not start the VM again: {err}")
