@@ -17,6 +17,7 @@ from respaldo.node import Node
 from respaldo.services import qmconfig, qmpower
 from respaldo.services.qmconfig import VmConfigService
 from respaldo.services.qmpower import VmPower, VmStatusInfo
+from respaldo.tasks.context import PrintContext
 
 MIB = 1 << 20
 VERBOSE = boolean("verbose", "Verbose output format.", default=False)
@@ -105,15 +106,13 @@ def cmd_stop(params: dict[str, object], node: Node) -> None:
 
 
 def cmd_shutdown(params: dict[str, object], node: Node) -> None:
-    vmid, timeout = _vmid(params), cast(int, params.get("timeout", 60))
-    clean = VmPower(node).shutdown(
-        vmid,
-        timeout=timeout,
+    VmPower(node).shutdown(
+        _vmid(params),
+        timeout=cast(int, params.get("timeout", 60)),
         force_stop=bool(params.get("forceStop", True)),
         skiplock=_skiplock(params),
+        ctx=PrintContext(),
     )
-    if not clean:
-        print(f"VM {vmid} did not shut down within {timeout} seconds: stopped hard")
 
 
 def cmd_suspend(params: dict[str, object], node: Node) -> None:

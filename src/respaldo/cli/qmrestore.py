@@ -15,6 +15,7 @@ from respaldo.services.restore.qmrestore import (
     RestoreOptions,
     recover_worker,
 )
+from respaldo.tasks.context import PrintContext
 
 
 def cmd_qmrestore(params: dict[str, object], node: Node) -> None:
@@ -31,7 +32,7 @@ def cmd_qmrestore(params: dict[str, object], node: Node) -> None:
         disks=[d for d in str(disks).split(",") if d] if disks is not None else None,
     )
     # Planned here, before a worker starts: bad input fails at once and changes nothing.
-    restore = Restore(node, opts, echo=lambda line: print(line, flush=True))
+    restore = Restore(node, opts, PrintContext())
 
     run_in_worker(lambda: bool(restore.run()), lambda pid: recover_worker(node, pid))
 

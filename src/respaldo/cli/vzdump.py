@@ -14,6 +14,7 @@ from respaldo.node import Node
 from respaldo.services.vzdump.job import VzdumpJob
 from respaldo.services.vzdump.options import VZDUMP_OPTIONS, node_defaults, parse_options
 from respaldo.services.vzdump.recovery import recover_worker
+from respaldo.tasks.context import PrintContext
 
 
 def cmd_vzdump(given: dict[str, object], node: Node) -> None:
@@ -22,7 +23,7 @@ def cmd_vzdump(given: dict[str, object], node: Node) -> None:
     job = VzdumpJob(
         node,
         parse_options(options, node_defaults(node)),
-        echo=lambda line: print(line, flush=True),
+        PrintContext(),
     )
     run_in_worker(lambda: job.run().ok, lambda pid: recover_worker(node, pid))
 

@@ -24,6 +24,7 @@ from respaldo.runner import binary, run
 from respaldo.services.disks import DiskManager
 from respaldo.services.vmstore import VmStore
 from respaldo.storage.registry import StorageRegistry
+from respaldo.tasks.context import TaskContext
 
 
 class VmStatus(enum.Enum):
@@ -175,11 +176,17 @@ class VmPower:
         process.clean_runtime_files(paths)
 
     def shutdown(
-        self, vmid: int, timeout: float = 60.0, force_stop: bool = True, skiplock: bool = False
+        self,
+        vmid: int,
+        timeout: float = 60.0,
+        force_stop: bool = True,
+        skiplock: bool = False,
+        ctx: TaskContext | None = None,
     ) -> bool:
         """ACPI power button; after ``timeout`` seconds a hard stop (or an error).
 
-        Returns True when the guest shut down by itself, False when it had to be stopped.
+        Returns True when the guest shut down by itself, False when it had to be stopped
+        (said in ``ctx``'s log).
         """
         with self.store.operating(vmid, skiplock):
             pid = self.pid(vmid)
@@ -195,6 +202,8 @@ class VmPower:
                     f"VM {vmid} did not shut down within {timeout:g} seconds "
                     "(use --forceStop 1 to stop it hard)"
                 )
+            if ctx is not None:
+                ctx.log(f"VM {vmid} did not shut down within {timeout:g} seconds: stopped hard")
             self._stop_process(vmid, timeout=10)
             return False
 

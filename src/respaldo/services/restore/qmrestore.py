@@ -17,7 +17,6 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -38,6 +37,7 @@ from respaldo.services.restore.config import merge_over_existing, replace_disks,
 from respaldo.services.restore.plan import RestorePlan, make_plan
 from respaldo.services.restore.stream import ArchiveCopy, DeviceTarget
 from respaldo.services.restore.volumes import VolumeTarget, open_target
+from respaldo.tasks.context import TaskContext
 
 #: ``qmrestore``'s parameters (qemu-server ``PVE/CLI/qmrestore.pm``; the API takes them on
 #: ``POST /nodes/{node}/qemu`` with ``archive``), plus respaldo's ``map-storage`` and ``disks``.
@@ -104,10 +104,10 @@ def _state_path(node: Node, vmid: int) -> Path:
 
 
 class Restore:
-    def __init__(self, node: Node, opts: RestoreOptions, echo: Callable[[str], None]) -> None:
+    def __init__(self, node: Node, opts: RestoreOptions, ctx: TaskContext) -> None:
         self.node = node
         self.opts = opts
-        self.echo = echo
+        self.ctx = ctx
         self.vms = VmConfigService(node)
         self.vmid = check_vmid(opts.vmid)
         self.state = RestoreState(self.vmid)
@@ -119,7 +119,7 @@ class Restore:
         self.existing = self._check_target()
 
     def _say(self, message: str) -> None:
-        self.echo(message)
+        self.ctx.log(message)
 
     def _recover_stale(self) -> None:
         """An earlier restore of this VMID whose worker and supervisor both died left its
@@ -255,7 +255,7 @@ class Restore:
             self.vms.disks.free(volume)
             self._say(f"freed old volume '{volume}'")
         except RespaldoError as err:
-            self._say(f"WARN: could not free old volume '{volume}': {err}")
+            self.ctx.warn(f"could not free old volume '{volume}': {err}")
 
 
 def undo(node: Node, state: RestoreState, lock_timeout: float = UNDO_LOCK_TIMEOUT) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +26,7 @@ from respaldo.services.vzdump.tasklog import BackupLog
 from respaldo.storage.backups import DirBackupStore, backup_filename
 from respaldo.storage.dirstorage import DirStorage
 from respaldo.storage.registry import StorageRegistry
+from respaldo.tasks.context import TaskContext
 
 DEFAULT_STORAGE = "local"
 
@@ -67,12 +68,10 @@ def notes_from_template(template: str, node: Node, vmid: int, guestname: str) ->
 
 
 class VzdumpJob:
-    def __init__(
-        self, node: Node, opts: VzdumpOptions, echo: Callable[[str], None] | None = None
-    ) -> None:
+    def __init__(self, node: Node, opts: VzdumpOptions, ctx: TaskContext) -> None:
         self.node = node
         self.opts = opts
-        self.echo = echo
+        self.ctx = ctx
         self.target = resolve_target(node, opts)
         self.vmids = resolve_vmids(node, opts)
         env = {
@@ -84,8 +83,7 @@ class VzdumpJob:
         self.hooks = HookRunner(opts.script, env)
 
     def _say(self, message: str) -> None:
-        if self.echo is not None:
-            self.echo(f"INFO: {message}")
+        self.ctx.log(f"INFO: {message}")
 
     def run(self) -> JobResult:
         started = datetime.now()
@@ -102,7 +100,7 @@ class VzdumpJob:
             self.hooks("job-end")
         except RespaldoError as err:
             result.job_error = str(err)
-            self._say(f"ERROR: Backup job failed: {err}")
+            self.ctx.log(f"ERROR: Backup job failed: {err}")
             self._abort_hook()
         result.seconds = time.monotonic() - clock
         self._say(
@@ -120,7 +118,7 @@ class VzdumpJob:
         try:
             run([binary("ionice"), *argv, "-p", str(os.getpid())], timeout=10)
         except RespaldoError as err:
-            self._say(f"WARN: could not set the I/O priority: {err}")
+            self.ctx.warn(f"could not set the I/O priority: {err}")
 
     def _abort_hook(self) -> None:
         try:
@@ -131,7 +129,7 @@ class VzdumpJob:
     def _backup_guest(self, vmid: int) -> GuestResult:
         started = datetime.now()
         clock = time.monotonic()
-        log = BackupLog(self.echo)
+        log = BackupLog(self.ctx)
         filename = backup_filename(vmid, started, self.opts.compress.extension)
         log.attach(self.target.store.log_path(filename))
         log.info(f"Starting Backup of VM {vmid} (qemu)")
@@ -231,7 +229,7 @@ class VzdumpJob:
                 self._say(f"sent the status mail to {', '.join(self.opts.mailto)}")
         except RespaldoError as err:
             # A mail that cannot be sent never fails a backup that worked.
-            self._say(f"WARN: could not send the status mail: {err}")
+            self.ctx.warn(f"could not send the status mail: {err}")
 
 
 def _node_settings(node: Node) -> dict[str, str]:
@@ -240,9 +238,7 @@ def _node_settings(node: Node) -> dict[str, str]:
     return read_keyvalue(node.node_cfg, sections=False).main.as_dict()
 
 
-def run_vzdump(
-    node: Node, given: Mapping[str, str], echo: Callable[[str], None] | None = None
-) -> JobResult:
+def run_vzdump(node: Node, given: Mapping[str, str], ctx: TaskContext) -> JobResult:
     """The service behind ``respaldo vzdump`` and ``POST /nodes/{node}/vzdump``."""
     opts = parse_options(given, node_defaults(node))
-    return VzdumpJob(node, opts, echo).run()
+    return VzdumpJob(node, opts, ctx).run()

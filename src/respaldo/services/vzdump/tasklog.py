@@ -1,21 +1,22 @@
 """A backup log: Proxmox-style ``INFO:`` lines, with timestamps in the file next to the archive.
 
-The lines go to the terminal (or a task log) as they happen, and to a log file that grows line
-by line, so a backup that dies still leaves its log behind.
+The lines go to the task's context (the terminal or the task log) as they happen, and to a log
+file beside the archive that grows line by line, so a backup that dies still leaves its log.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from respaldo.tasks.context import TaskContext
+
 
 class BackupLog:
-    def __init__(self, echo: Callable[[str], None] | None = None) -> None:
-        self._echo = echo
+    def __init__(self, ctx: TaskContext | None = None) -> None:
+        self._ctx = ctx
         self._lines: list[str] = []
         self._file: TextIO | None = None
         self.warnings = 0
@@ -59,8 +60,12 @@ class BackupLog:
                     self._file.flush()
                 except OSError as err:
                     self._drop_file(err)
-            if self._echo is not None:
-                self._echo(f"{level}: {part}")
+            if self._ctx is None:
+                continue
+            if level == "WARN":
+                self._ctx.warn(part)
+            else:
+                self._ctx.log(f"{level}: {part}")
 
     def info(self, message: str) -> None:
         self._add("INFO", message)
