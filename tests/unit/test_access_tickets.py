@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 import re
 from pathlib import Path
@@ -143,9 +145,6 @@ def test_csrf_secret_derives_from_www_key(tmp_path: Path, content: bytes) -> Non
     access = make_access(tmp_path)
     access.files.write_private(access.files.www_key, content.decode())
     # base64 HMAC-SHA256 with an empty key over the file, unpadded (Digest::SHA's form)
-    import hashlib
-    import hmac
-
     expected = (
         base64.b64encode(hmac.new(b"", content, hashlib.sha256).digest()).decode().rstrip("=")
     )

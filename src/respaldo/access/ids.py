@@ -79,11 +79,13 @@ def _check(pattern: re.Pattern[str], name: str, value: str, what: str) -> str:
 
 
 def check_realm(realm: str, name: str = "realm") -> str:
-    return _check(_REALM, name, realm, "a realm starts with a letter, then A-Z a-z 0-9 . - _")
+    return _check(_REALM, name, realm, "a realm is a letter, then one or more of A-Za-z0-9.-_")
 
 
 def check_token_subid(token: str, name: str = "tokenid") -> str:
-    return _check(_TOKEN_SUBID, name, token, "a token name starts with a letter, then A-Za-z0-9.-_")
+    return _check(
+        _TOKEN_SUBID, name, token, "a token name is a letter, then one or more of A-Za-z0-9.-_"
+    )
 
 
 def check_groupid(group: str, name: str = "groupid") -> str:
