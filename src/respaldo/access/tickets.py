@@ -208,8 +208,11 @@ class AuthKeys:
             serialization.NoEncryption(),
         ).decode("ascii")
         self.files.write_private(self.files.authkey_key, private_pem)
-        now = self.clock()  # the key's age counts from the clock that judges tickets
-        for path in (self.files.authkey_pub, self.files.authkey_key):
+        now = self.clock()  # key ages count on the clock that judges tickets
+        stamped = [self.files.authkey_pub, self.files.authkey_key]
+        if old is not None:
+            stamped.append(self.files.authkey_pub_old)  # when it stopped signing
+        for path in stamped:
             os.utime(path, (now, now))
 
     def assemble_ticket(self, data: str) -> str:
