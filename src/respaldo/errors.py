@@ -152,3 +152,35 @@ class TaskStopped(TaskError):
     def __init__(self, reason: str = "received interrupt") -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+# -- access: users, login, permissions --------------------------------------------------------
+
+
+class AuthError(RespaldoError):
+    """Authentication failed (HTTP 401): bad credentials, a bad ticket, token or CSRF token.
+
+    ``str(err)`` is what the client may be told (``authentication failure`` for a failed login,
+    as Proxmox answers, so that nobody learns which users exist); ``reason`` is the detail for
+    the log. ``delay`` is how many seconds the server should wait before it answers (Proxmox
+    delays every unauthorized reply by 3 s).
+    """
+
+    http_status = 401
+    user_error = True
+
+    def __init__(self, message: str, reason: str | None = None, delay: float = 0.0) -> None:
+        super().__init__(message)
+        self.reason = reason or message
+        self.delay = delay
+
+
+class PermissionDenied(RespaldoError):
+    """The caller lacks a privilege (HTTP 403): ``Permission check failed (<path>, <priv>)``."""
+
+    http_status = 403
+    user_error = True
+
+    def __init__(self, what: str | None = None) -> None:
+        super().__init__(f"Permission check failed ({what})" if what else "Permission check failed")
+        self.what = what
