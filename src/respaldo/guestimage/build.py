@@ -176,7 +176,7 @@ def build_guest(cache_dir: Path | None = None) -> GuestImage:
 
 
 def _scripts() -> dict[str, bytes]:
-    package = resources.files("respaldo.guest")
+    package = resources.files("respaldo.guestimage")
     return {name: package.joinpath(name).read_bytes() for name in SCRIPTS}
 
 
