@@ -10,6 +10,7 @@ import contextlib
 import os
 import select
 import signal
+from dataclasses import dataclass
 from pathlib import Path
 
 from respaldo.errors import QemuError
@@ -44,6 +45,34 @@ def command_line(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
+
+
+@dataclass(frozen=True)
+class ProcessStats:
+    """What ``/proc`` says of a running process: seconds since it started, resident memory
+    (bytes) and CPU time used (seconds, user + system)."""
+
+    uptime: int
+    rss: int
+    cpu_seconds: float
+
+
+def process_stats(pid: int) -> ProcessStats | None:
+    """The stats of ``pid`` (None when it is gone), from ``/proc/<pid>/stat`` and
+    ``/proc/uptime`` (proc(5): fields 14, 15, 22 and 24)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+        boot_uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    fields = stat.rpartition(b")")[2].split()
+    try:
+        utime, stime, start, rss_pages = (int(fields[i]) for i in (11, 12, 19, 21))
+    except (IndexError, ValueError):
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    uptime = max(0, int(boot_uptime - start / ticks))
+    return ProcessStats(uptime, rss_pages * os.sysconf("SC_PAGE_SIZE"), (utime + stime) / ticks)
 
 
 def _cmdline(pid: int) -> list[bytes]:

@@ -175,6 +175,10 @@ class StorageManager:
 
     # -- backups ----------------------------------------------------------------------------
 
+    def backup_store(self, storage: str) -> DirBackupStore:
+        """The backups of ``storage`` (which must hold ``backup`` content)."""
+        return self.registry.backup_store(storage)
+
     def _backup(self, volid: str) -> tuple[DirBackupStore, str]:
         """The store and file name of a backup volume id; InputError for any other volume.
 

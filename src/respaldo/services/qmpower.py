@@ -44,6 +44,11 @@ class VmStatusInfo:
     cpus: int
     maxdisk: int
     lock: str | None
+    #: seconds since QEMU started (0 when stopped)
+    uptime: int = 0
+    #: resident memory of QEMU, bytes (0 when stopped)
+    mem: int = 0
+    tags: str | None = None
 
 
 _TIMEOUT = "Wait maximal timeout seconds."
@@ -116,6 +121,7 @@ class VmPower:
         maxdisk = 0
         for drive in config.disks():
             maxdisk += drive.size or 0
+        stats = process.process_stats(pid) if pid is not None else None
         return VmStatusInfo(
             vmid,
             config.name,
@@ -126,6 +132,9 @@ class VmPower:
             config.cores * config.sockets,
             maxdisk,
             config.lock,
+            uptime=stats.uptime if stats else 0,
+            mem=stats.rss if stats else 0,
+            tags=config.get("tags"),
         )
 
     def list(self) -> list[VmStatusInfo]:

@@ -82,6 +82,9 @@ class RestoreOptions:
     bwlimit: int = 0  # KiB/s
     map_storage: dict[str, str] = field(default_factory=dict)
     disks: list[str] | None = None
+    #: Config keys set over the archived config (``POST /nodes/{node}/qemu`` with ``archive``
+    #: takes e.g. ``name``, ``cores``, ``memory``, ``sockets``), as config text.
+    overrides: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -244,11 +247,18 @@ class Restore:
 
     def _final_config(self, volumes: dict[str, tuple[str, int]]) -> tuple[VmConfig, list[str]]:
         if self.existing is not None and self.opts.disks is not None:
-            return replace_disks(self.existing, volumes)
-        config = restored_config(self.plan.config, volumes, self.opts.unique)
-        if self.existing is not None:
-            return merge_over_existing(config, self.existing, set(volumes))
-        return config, []
+            config, to_free = replace_disks(self.existing, volumes)
+        else:
+            config = restored_config(self.plan.config, volumes, self.opts.unique)
+            to_free = []
+            if self.existing is not None:
+                config, to_free = merge_over_existing(config, self.existing, set(volumes))
+        for key, value in self.opts.overrides.items():
+            if key == "description":
+                config.set_description(value)
+            else:
+                config.set(key, value)
+        return config, to_free
 
     def _free_old(self, volume: str) -> None:
         try:
