@@ -8,11 +8,17 @@
 
 A section starts with ``<type>: <id>``; its properties follow, indented, as ``key value``.
 Sections are separated by blank lines. Unknown types and keys are kept as they are.
+
+A property of array type (``exclude-path`` in ``jobs.cfg``) is one line per element; the
+parser joins the lines of such a key, named by the caller, with ``\\n`` (a character no value
+can hold), and ``Section.format`` writes each element on a line of its own again
+(pve-common ``PVE/SectionConfig.pm``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,11 +37,16 @@ class Section:
     def format(self) -> str:
         lines = [f"{self.type}: {self.id}\n"]
         for key, value in self.properties.items():
-            lines.append(f"\t{key} {value}\n" if value else f"\t{key}\n")
+            for element in value.split("\n"):
+                lines.append(f"\t{key} {element}\n" if element else f"\t{key}\n")
         return "".join(lines)
 
 
-def parse_sections(text: str, path: Path | str = "<string>") -> list[Section]:
+def parse_sections(
+    text: str, path: Path | str = "<string>", repeatable: Collection[str] = ()
+) -> list[Section]:
+    """The sections of ``text``; a key in ``repeatable`` may appear on several lines, whose
+    values are joined with ``\\n``. Raises ConfigError naming the line."""
     sections: list[Section] = []
     current: Section | None = None
     seen: set[str] = set()
@@ -62,6 +73,9 @@ def parse_sections(text: str, path: Path | str = "<string>") -> list[Section]:
         if current is None:
             raise ConfigError(path, lineno, f"property outside of a section: {raw.strip()!r}")
         key, value = prop.group(1), prop.group(2) or ""
+        if key in current.properties and key in repeatable:
+            current.properties[key] += "\n" + value
+            continue
         if key in current.properties:
             raise ConfigError(path, lineno, f"duplicate property '{key}' in section '{current.id}'")
         current.properties[key] = value
