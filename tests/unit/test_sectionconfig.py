@@ -47,3 +47,12 @@ def test_sections_round_trip(data: dict[str, tuple[str, dict[str, str]]]) -> Non
     sections = [Section(kind, sid, props) for sid, (kind, props) in data.items()]
     text = format_sections(sections)
     assert parse_sections(text) == sections
+
+
+def test_repeatable_keys_keep_every_line() -> None:
+    text = "vzdump: a\n\tschedule daily\n\texclude-path /tmp\n\texclude-path /var/cache\n"
+    sections = parse_sections(text, repeatable=("exclude-path",))
+    assert sections[0].properties["exclude-path"] == "/tmp\n/var/cache"
+    assert format_sections(sections) == text
+    with pytest.raises(ConfigError, match="duplicate property 'schedule'"):
+        parse_sections(text + "\tschedule hourly\n", repeatable=("exclude-path",))
