@@ -331,8 +331,6 @@ OPTIONS = {**JOB_PROPERTIES, **VZDUMP_OPTIONS}
 _NEEDS_STORAGE = ("notes-template", "protected")
 #: What ``delete`` may name besides the vzdump options (PVE/API2/Backup.pm ``update_job``).
 _DELETABLE = frozenset({"comment", "repeat-missed"})
-#: Not vzdump options: dropped from the options a run gets (PVE/Jobs/VZDump.pm ``run``).
-_NOT_FOR_VZDUMP = frozenset(JOB_PROPERTIES)
 
 
 def encode_comment(text: str) -> str:

@@ -165,7 +165,11 @@ class Scheduler:
         current = state.read_state(self.node, job_id)
         if current is None or current.state is not RunState.STARTED or current.upid is None:
             return
-        exitstatus = self.task_status(current.upid)
+        try:
+            exitstatus = self.task_status(current.upid)
+        except Exception as err:  # a failing callback leaves the run as it is, not the loop
+            self.log(f"job '{job_id}': status of task {current.upid} unknown: {err}")
+            return
         if exitstatus is None:
             return
         with state.locked(self.node, job_id):
@@ -246,7 +250,7 @@ class Scheduler:
             try:
                 self.tick()
                 wakeup = self.next_wakeup()
-            except RespaldoError as err:
+            except (RespaldoError, OSError) as err:  # a full disk must not end the loop
                 self.log(f"scheduler round failed: {err}")
                 wakeup = None
             self._wait(wakeup)
