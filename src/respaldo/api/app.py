@@ -160,8 +160,10 @@ class ApiServer:
         method, path_params = found
         try:
             principal = await self._authenticate(request, method)
-            params = await self._params(request, method, path_params)
-            call = Call(self.node, self.access, principal, params)
+            raw = await self._raw_params(request, path_params)
+            params = method.params.parse(raw)
+            self._check_node(params)
+            call = Call(self.node, self.access, principal, params, raw)
             result = await self._run(call, method)
         except RespaldoError as err:
             return await self._error(err, method)
@@ -198,8 +200,13 @@ class ApiServer:
             )
         return principal
 
-    async def _params(
-        self, request: web.Request, method: ApiMethod, path_params: dict[str, str]
+    def _check_node(self, params: dict[str, object]) -> None:
+        node = params.get("node")
+        if node is not None and node not in (self.node.name, "localhost"):
+            raise InputError("node", node, f"no such cluster node (this node is '{self.node.name}')")
+
+    async def _raw_params(
+        self, request: web.Request, path_params: dict[str, str]
     ) -> dict[str, object]:
         body = await read_body(request, self.settings.max_body)
         if body is not None and request.method in ("GET", "DELETE", "HEAD"):
@@ -210,7 +217,7 @@ class ApiServer:
             if key in given and str(given[key]) != value:
                 raise InputError(key, given[key], "sent again with a different value")
             given[key] = value
-        return method.params.parse(given)
+        return given
 
     async def _run(self, call: Call, method: ApiMethod) -> object:
         await self._blocking(check_permission, call, method.permission)

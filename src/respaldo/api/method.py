@@ -33,6 +33,12 @@ class Call:
     access: Access
     principal: Principal
     params: dict[str, object]
+    #: The parameters as sent, before typing (a method that hands them on as text).
+    raw: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def is_root(self) -> bool:
+        return self.principal.userid == "root@pam" and self.principal.tokenid is None
 
     def get(self, key: str, default: object = None) -> object:
         return self.params.get(key, default)

@@ -157,7 +157,7 @@ class StorageManager:
         a protected backup is refused (ConflictError), as is a disk image a VM still uses."""
         parsed = parse_volid(volid)
         if parsed.volname.startswith(BACKUP_PREFIX):
-            store, filename = self._backup(volid)
+            store, filename = self.backup_parts(volid)
             store.remove(filename)
             return
         user = self._user_of(volid)
@@ -167,6 +167,11 @@ class StorageManager:
         if not plugin.volume_path(parsed.volname).exists():
             raise NoSuchVolume(volid)
         plugin.free_image(parsed.volname)
+
+    def volume_size(self, volid: str) -> int:
+        """The virtual size of a disk image, bytes."""
+        parsed = parse_volid(volid)
+        return self.registry.get(parsed.storage).volume_size(parsed.volname)
 
     def path(self, volid: str) -> Path:
         parsed = parse_volid(volid)
@@ -179,7 +184,7 @@ class StorageManager:
         """The backups of ``storage`` (which must hold ``backup`` content)."""
         return self.registry.backup_store(storage)
 
-    def _backup(self, volid: str) -> tuple[DirBackupStore, str]:
+    def backup_parts(self, volid: str) -> tuple[DirBackupStore, str]:
         """The store and file name of a backup volume id; InputError for any other volume.
 
         The storage does not need ``backup`` in its content: as in Proxmox, a backup named by
@@ -193,7 +198,7 @@ class StorageManager:
 
     def backup(self, volid: str) -> VolumeInfo:
         """One backup as its listing row; NoSuchVolume when the archive is not there."""
-        store, filename = self._backup(volid)
+        store, filename = self.backup_parts(volid)
         return backup_volume(store.get(filename))
 
     def set_backup(
@@ -207,7 +212,7 @@ class StorageManager:
             raise InputError(
                 "notes/protected", None, "nothing to change: give notes, protected (0|1) or both"
             )
-        store, filename = self._backup(volid)
+        store, filename = self.backup_parts(volid)
         store.get(filename)  # NoSuchVolume before anything changes
         if notes is not None:
             store.set_notes(filename, notes)
@@ -225,7 +230,7 @@ class StorageManager:
         if archive.startswith(("/", ".")):
             path = self.registry.archive_path(archive)
         else:
-            store, filename = self._backup(archive)
+            store, filename = self.backup_parts(archive)
             name = parse_backup_name(filename)
             if name is not None and name.archive_format != "vma":
                 raise InputError(

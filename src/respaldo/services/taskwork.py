@@ -70,8 +70,13 @@ def recover_qmrestore(pid: int) -> list[str]:
     return restore_service.recover_worker(_node(), pid)
 
 
-def qmcreate(ctx: TaskContext, vmid: int, options: dict[str, object]) -> None:
-    VmConfigService(_node()).create(vmid, options)
+def qmcreate(
+    ctx: TaskContext, vmid: int, options: dict[str, object], start: bool = False
+) -> None:
+    node = _node()
+    VmConfigService(node).create(vmid, options)
+    if start:
+        VmPower(node).start(vmid)
 
 
 def qmconfig(
