@@ -25,6 +25,11 @@ def read_stat(pid: int) -> ProcStat | None:
             text = f.read()
     except OSError:
         return None
+    return parse_stat(text)
+
+
+def parse_stat(text: bytes) -> ProcStat | None:
+    """The state and start time from the text of a ``/proc/<pid>/stat`` file."""
     # The command name (field 2) is in parentheses and may itself hold spaces or ')'.
     _, _, rest = text.rpartition(b")")
     fields = rest.split()
