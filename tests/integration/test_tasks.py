@@ -221,6 +221,15 @@ def test_stop_ends_the_task_and_its_cleanup_runs(tasks: Tasks) -> None:
     assert not worker.stop(tasks.node, upid)  # nothing runs any more
 
 
+def test_stop_right_after_spawn_still_ends_the_task_properly(tasks: Tasks) -> None:
+    pidfile = tasks.pidfile("work")
+    upid = tasks.spawn("waits", {"pidfile": str(pidfile)})
+    assert worker.stop(tasks.node, upid)  # the task process is still starting Python
+    log = tasks.wait_end(upid)
+    assert log[-1] == "TASK ERROR: received interrupt"
+    assert log[:-1] in ([], ["waiting", "cleanup ran (stop requested: True)"])
+
+
 def test_stop_never_signals_a_process_that_reuses_the_pid(tasks: Tasks) -> None:
     bystander = subprocess.Popen(["sleep", "60"])
     try:

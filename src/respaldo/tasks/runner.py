@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 from respaldo.tasks.context import FileContext
 from respaldo.tasks.store import TaskStore, status_is_error
 from respaldo.tasks.upid import decode
-from respaldo.tasks.worker import EXIT_FAILED, EXIT_OK, TaskRun, resolve_entry
+from respaldo.tasks.worker import EXIT_FAILED, EXIT_OK, STOP_SIGNALS, TaskRun, resolve_entry
 
 
 def _redirect(log: Path) -> None:
@@ -34,6 +35,8 @@ def _redirect(log: Path) -> None:
 
 
 def main() -> int:
+    # Held back until the task runs (spawn starts this process with them blocked already).
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     spec: dict[str, Any] = json.loads(sys.stdin.buffer.read())
     upid = decode(spec["upid"])
     store = TaskStore(Path(spec["task_dir"]))

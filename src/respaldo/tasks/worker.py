@@ -43,15 +43,16 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from respaldo import memtune
 from respaldo.errors import InputError, NoSuchTask, RespaldoError, TaskError, TaskStopped
 from respaldo.node import Node
 from respaldo.tasks.context import FileContext
 from respaldo.tasks.proc import process_start
-from respaldo.tasks.store import TaskStore, final_status, status_is_error
+from respaldo.tasks.store import UNEXPECTED_STATUS, TaskStore, final_status, status_is_error
 from respaldo.tasks.upid import UPID, decode
 
 #: Seconds a stopped work process has to end by itself before it is killed (and recovered).
@@ -127,14 +128,20 @@ def spawn(
     store.task_dir.mkdir(parents=True, exist_ok=True)
     starttime = int(time.time())
     env = dict(os.environ, RESPALDO_HOME=str(node.home), RESPALDO_NODE=node.name)
-    proc = subprocess.Popen(
-        [sys.executable, "-P", "-m", "respaldo.tasks.runner"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        env=env,
-    )
+    # The task process starts with stop signals held back (the mask is inherited), so that a
+    # stop that comes before its handlers are in place still ends the task properly.
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-P", "-m", "respaldo.tasks.runner"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+        )
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
     try:
         pstart = process_start(proc.pid)
         if pstart is None:
@@ -310,26 +317,38 @@ class TaskRun:
         self._log.stop_echo()
         self._log.log(final)
         self._log.close()
-        return self.store.finish(self.upid)
+        # If this fails, whoever lists the tasks after this process ended moves it.
+        with contextlib.suppress(RespaldoError, OSError):
+            self.store.finish(self.upid)
+        return final_status(final) or UNEXPECTED_STATUS
 
     def _supervise(self) -> str:
         ctrl_r, ctrl_w = os.pipe()
-        with _handlers_for(STOP_SIGNALS, self._on_stop_signal) as installed:
-            with _blocked(STOP_SIGNALS):
+        # Stop signals wait while the work process is forked: the work takes them once its
+        # own handlers are in place, this process once it knows the work process's pid.
+        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            with _handlers_for(STOP_SIGNALS, self._on_stop_signal) as installed:
                 sys.stdout.flush()
                 sys.stderr.flush()
                 pid = os.fork()
                 if pid == 0:
                     os.close(ctrl_r)
-                    _work_main(self, ctrl_w)  # never returns
+                    log = self.store.log_path(self.upid)
+                    _work_main(log, self._echo, self._work, self._params, ctrl_w)
                 self._work_pid = pid
-            os.close(ctrl_w)
-            status = self._wait(pid, interruptible=installed)
+                os.close(ctrl_w)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+                self._wait(pid, interruptible=installed)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
         result = _read_all(ctrl_r)
         os.close(ctrl_r)
-        if result is not None:
-            return result
-        return self._after_death(pid, status)
+        if result is None:
+            # Still a zombie, the pid names no other process group yet.
+            _kill_group(pid)  # its helpers (compressors, qemu-img) must not outlive it
+        status = os.waitpid(pid, 0)[1]
+        return result if result is not None else self._after_death(pid, status)
 
     def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
         if self.phase is Phase.RUNNING and self._work_pid:
@@ -345,9 +364,9 @@ class TaskRun:
             raise TaskError(f"task {self.upid}: no way from {self.phase.value} to {new.value}")
         self.phase = new
 
-    def _wait(self, pid: int, interruptible: bool) -> int:
-        """Wait for the work process to end, killing it once a stop's grace period is over;
-        returns its wait status."""
+    def _wait(self, pid: int, interruptible: bool) -> None:
+        """Wait for the work process to end (not reaped: a zombie), killing it once a stop's
+        grace period is over."""
         pidfd = os.pidfd_open(pid)
         try:
             poller = select.poll()
@@ -371,7 +390,6 @@ class TaskRun:
                     self._kill_work(pid)
         finally:
             os.close(pidfd)
-        return os.waitpid(pid, 0)[1]
 
     def _kill_work(self, pid: int) -> None:
         self._become(Phase.KILLED)
@@ -388,7 +406,6 @@ class TaskRun:
             code = os.waitstatus_to_exitcode(status)
             what = f"work process {pid} ended without a result (exit code {code})"
         self._log.log(f"ERROR: {what}; cleaning up")
-        _kill_group(pid)  # its helpers (compressors, qemu-img) must not outlive it
         if self._recover is not None:
             try:
                 for note in self._recover(pid):
@@ -420,17 +437,19 @@ def _read_all(fd: int) -> str | None:
 # -- the work process -------------------------------------------------------------------------
 
 
-def _work_main(run: TaskRun, ctrl_w: int) -> None:
-    """The forked work process: run the work, report the final line, exit. Never returns."""
+def _work_main(
+    log: Path, echo: TextIO | None, work: WorkFunction, params: dict[str, Any], ctrl_w: int
+) -> NoReturn:
+    """The forked work process: run the work, report the final line, exit."""
     final = "TASK ERROR: work process failed to start"
     try:
         os.setpgid(0, 0)
         signal.signal(signal.SIGTTOU, signal.SIG_IGN)  # may write to the CLI's terminal
         _stdin_devnull()
         memtune.keep_freed_buffers()
-        ctx = FileContext(run.store.log_path(run.upid), run._echo)
+        ctx = FileContext(log, echo)
         _install_stop(ctx)
-        final = _do_work(ctx, run._work, run._params)
+        final = _do_work(ctx, work, params)
     finally:
         with contextlib.suppress(OSError):
             os.write(ctrl_w, final.encode("utf-8", "replace"))
@@ -510,14 +529,3 @@ def _handlers_for(signals: tuple[signal.Signals, ...], handler: Handler) -> Iter
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-
-
-@contextlib.contextmanager
-def _blocked(signals: tuple[signal.Signals, ...]) -> Iterator[None]:
-    """Signals held back while the block runs (around the fork: the work process installs its
-    own handlers before it takes them)."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
