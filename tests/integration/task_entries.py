@@ -60,9 +60,9 @@ def waits(ctx: TaskContext, pidfile: str, helper_pidfile: str = "") -> None:
     if helper_pidfile:
         helper = subprocess.Popen(["sleep", str(LONG)])
         _note_pid(helper_pidfile, helper.pid)
-    _note_pid(pidfile)
     ctx.log("waiting")
     try:
+        _note_pid(pidfile)  # the test acts once it sees this: all above has happened
         time.sleep(LONG)
     finally:
         ctx.log(f"cleanup ran (stop requested: {ctx.stop_requested()})")
@@ -73,10 +73,11 @@ def waits(ctx: TaskContext, pidfile: str, helper_pidfile: str = "") -> None:
 
 def stubborn(ctx: TaskContext, pidfile: str) -> None:
     """Ignores a stop: the task process has to kill it."""
-    _note_pid(pidfile)
     deadline = time.monotonic() + LONG
     while time.monotonic() < deadline:
         try:
+            if not Path(pidfile).exists():
+                _note_pid(pidfile)
             time.sleep(LONG)
         except TaskStopped:
             ctx.log("not stopping")
