@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from respaldo.errors import InputError, TaskError
 from respaldo.node import Node
 from respaldo.tasks import worker
 from respaldo.tasks.proc import is_running, process_start
@@ -312,9 +313,9 @@ def test_dead_task_process_is_listed_as_unexpected_status(tasks: Tasks) -> None:
     pidfile = tasks.pidfile("work")
     upid = tasks.spawn("waits", {"pidfile": str(pidfile)})
     work_pid, _ = tasks.started(pidfile)
-    os.killpg(work_pid, signal.SIGKILL)
-    os.kill(upid.pid, signal.SIGKILL)  # task and work gone, no final line
+    os.kill(upid.pid, signal.SIGKILL)  # first: it must not see its work end and log that
     wait_gone(upid.pid)
+    os.killpg(work_pid, signal.SIGKILL)
     rows, _ = tasks.store.list_tasks(source="all")
     assert [(r["upid"], r["status"]) for r in rows] == [(str(upid), "unexpected status")]
     status = tasks.store.status(upid)
@@ -414,3 +415,19 @@ def test_foreground_runs_a_callable_and_its_recover(tasks: Tasks) -> None:
     assert log[2].startswith("INFO: recovered ")
     assert log[-1].startswith("TASK ERROR: work process ")
     assert out.splitlines() == log[:-1]
+
+
+def test_bad_task_names_fail_before_anything_starts(tasks: Tasks) -> None:
+    with pytest.raises(InputError) as info:
+        worker.spawn(tasks.node, "vz dump", "", "root@pam", f"{ENTRIES}:lines", {"lines": []})
+    assert info.value.name == "type"
+    with pytest.raises(InputError) as info:
+        worker.spawn(tasks.node, "test", "", "root@pam", "no-entry", {})
+    assert info.value.name == "entry"
+    with pytest.raises(TaskError, match="has no function missing"):
+        worker.spawn(tasks.node, "test", "", "root@pam", f"{ENTRIES}:missing", {})
+    with pytest.raises(InputError) as info:
+        worker.spawn(tasks.node, "test", "", "root@pam", f"{ENTRIES}:lines", {"x": object()})
+    assert info.value.name == "params"
+    assert tasks.store.list_tasks(source="all") == ([], 0)
+    assert not tasks.store.task_dir.exists() or not any(tasks.store.task_dir.glob("?/UPID:*"))

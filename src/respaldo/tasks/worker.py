@@ -124,9 +124,10 @@ def spawn(
     if recover is not None:
         resolve_entry(recover)
     params_json = _params_json(params or {})
+    starttime = int(time.time())
+    UPID(node.name, 0, 0, starttime, type, id, user)  # bad names fail before a process starts
     store = TaskStore.for_node(node)
     store.task_dir.mkdir(parents=True, exist_ok=True)
-    starttime = int(time.time())
     env = dict(os.environ, RESPALDO_HOME=str(node.home), RESPALDO_NODE=node.name)
     # The task process starts with stop signals held back (the mask is inherited), so that a
     # stop that comes before its handlers are in place still ends the task properly.
