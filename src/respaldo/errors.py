@@ -146,6 +146,22 @@ class TaskError(RespaldoError):
     pass
 
 
+class BadUpid(InputError):
+    """A text that is not a UPID (``pve-common`` ``PVE/UPID.pm`` decode's pattern)."""
+
+    def __init__(self, upid: str) -> None:
+        super().__init__("upid", upid, "unable to parse worker upid")
+        self.upid = upid
+
+
+class NoSuchTask(InputError):
+    """A well-formed UPID without a task log on this node (Proxmox answers 400, not 404)."""
+
+    def __init__(self, upid: str) -> None:
+        super().__init__("upid", upid, "no such task")
+        self.upid = upid
+
+
 class TaskStopped(TaskError):
     """The task was asked to stop (through the API or a signal) and ended, undoing its work."""
 

@@ -3,9 +3,9 @@
 A service (vzdump, qmrestore, prune, a VM power operation) never prints and never sees a
 request, a user or argparse's ``Namespace``: it is handed a :class:`TaskContext` and writes
 its log lines, warnings and progress there, and asks it whether a stop was requested. The
-CLI's context prints (:class:`PrintContext`); the server's writes the task log under
-``log/tasks/`` (:mod:`respaldo.tasks.worker`); tests collect lines in memory
-(:class:`MemoryContext`).
+CLI's context prints (:class:`PrintContext`); a task's writes its log under ``log/tasks/``
+and, in the CLI, prints too (:class:`FileContext`, used by :mod:`respaldo.tasks.worker`);
+tests collect lines in memory (:class:`MemoryContext`).
 
 Lines are Proxmox's task log lines as they are written, e.g. ``INFO: starting new backup
 job: vzdump 100 ...`` for vzdump or ``progress 45% (read 1234 bytes, duration 3 sec)`` for a
@@ -16,8 +16,10 @@ counts and logs ``WARN: <message>``).
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
+from pathlib import Path
 from typing import Protocol, TextIO, runtime_checkable
 
 from respaldo.errors import TaskStopped
@@ -120,3 +122,42 @@ class MemoryContext(BaseContext):
 
     def text(self) -> str:
         return "".join(line + "\n" for line in self.lines)
+
+
+class FileContext(BaseContext):
+    """A task's context: every line appended to the task log at once, and echoed to ``echo``
+    (the CLI's standard output) when given.
+
+    Each line is one ``write`` to a file opened with ``O_APPEND``, so the task process and its
+    work process can both write to the log without tearing lines. A failing echo (a closed
+    pipe) stops the echo, never the log. Raises OSError if the log cannot be opened.
+    """
+
+    def __init__(self, path: Path, echo: TextIO | None = None) -> None:
+        super().__init__()
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+        self._fd = os.open(path, flags, 0o640)
+        self._echo = echo
+
+    def _write(self, line: str) -> None:
+        data = (line + "\n").encode("utf-8", "replace")
+        while data:
+            data = data[os.write(self._fd, data) :]
+        if self._echo is not None:
+            try:
+                self._echo.write(line + "\n")
+                self._echo.flush()
+            except (OSError, ValueError):
+                self._echo = None
+
+    def stop_echo(self) -> None:
+        """Write further lines to the log only."""
+        with self._lock:
+            self._echo = None
+
+    def close(self) -> None:
+        """Close the log (idempotent)."""
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
