@@ -61,7 +61,8 @@ SECURITY_HEADERS = {
 class ServerSettings:
     """How the server runs: where it listens, how many handler threads, the 401 delay."""
 
-    host: str = "::"
+    #: an address, or "" for all addresses (IPv4 and IPv6)
+    host: str = ""
     port: int = 8006
     threads: int = 8
     #: seconds before a 401 is answered (Proxmox: 3)
@@ -203,7 +204,9 @@ class ApiServer:
     def _check_node(self, params: dict[str, object]) -> None:
         node = params.get("node")
         if node is not None and node not in (self.node.name, "localhost"):
-            raise InputError("node", node, f"no such cluster node (this node is '{self.node.name}')")
+            raise InputError(
+                "node", node, f"no such cluster node (this node is '{self.node.name}')"
+            )
 
     async def _raw_params(
         self, request: web.Request, path_params: dict[str, str]
@@ -251,6 +254,7 @@ async def serve(server: ApiServer, ssl_context: object, ready: Callable[[str], N
     await site.start()
     host = server.settings.host
     shown = "localhost" if host in ("::", "0.0.0.0", "") else host
+    shown = f"[{shown}]" if ":" in shown else shown
     ready(f"https://{shown}:{server.settings.port}/")
     try:
         await asyncio.Event().wait()

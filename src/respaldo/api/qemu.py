@@ -13,8 +13,6 @@ group: disks ``VM.Config.Disk``, memory ``VM.Config.Memory``...); create and des
 
 from __future__ import annotations
 
-import hashlib
-
 from respaldo.api.method import (
     ALL_USERS,
     ApiMethod,
@@ -102,8 +100,9 @@ def _vm_index(call: Call) -> object:
 
 
 def _status_index(call: Call) -> object:
-    return [{"subdir": name} for name in ("current", "start", "stop", "shutdown", "suspend",
-                                           "resume")]
+    return [
+        {"subdir": name} for name in ("current", "start", "stop", "shutdown", "suspend", "resume")
+    ]
 
 
 def _current(call: Call) -> object:
@@ -112,8 +111,9 @@ def _current(call: Call) -> object:
     row["qmpstatus"] = info.qmpstatus if info.pid is not None else "stopped"
     row["ha"] = {"managed": 0}
     config = VmStore(call.node).load(_vmid(call))
-    if config.get("agent"):
-        row["agent"] = 1 if config.get("agent", "0").split(",")[0] in ("1", "enabled=1") else 0
+    agent = config.get("agent")
+    if agent:
+        row["agent"] = 1 if agent.split(",")[0] in ("1", "enabled=1") else 0
     return row
 
 
@@ -181,15 +181,31 @@ CREATE_PARAMS = Schema(
         *[p for p in RESTORE_PARAMS if p.name not in ("vmid",)],
         *[p for p in VM_CONFIG if p.name not in ("lock",)],
         string("pool", "Add the VM to the specified pool."),
-        boolean("live-restore", "Start the VM immediately while importing or restoring in "
-                "the background (Proxmox Backup Server only).", default=False),
+        boolean(
+            "live-restore",
+            "Start the VM immediately while importing or restoring in "
+            "the background (Proxmox Backup Server only).",
+            default=False,
+        ),
     ),
     "Create or restore a virtual machine.",
 ).overriding(archive={"optional": True})
 
 #: Config keys a restore takes as overrides (qemu-server: anything but drives).
-_NOT_OVERRIDES = {"node", "vmid", "archive", "storage", "force", "unique", "start", "bwlimit",
-                  "map-storage", "disks", "pool", "live-restore"}
+_NOT_OVERRIDES = {
+    "node",
+    "vmid",
+    "archive",
+    "storage",
+    "force",
+    "unique",
+    "start",
+    "bwlimit",
+    "map-storage",
+    "disks",
+    "pool",
+    "live-restore",
+}
 
 
 def _create(call: Call) -> object:
@@ -225,7 +241,8 @@ def _restore(call: Call, vmid: int) -> object:
             raise InputError(key, call.params[key], "option conflicts with option 'archive'")
     if call.flag("live-restore"):
         raise InputError(
-            "live-restore", 1,
+            "live-restore",
+            1,
             "live-restore is only compatible with backup images from a Proxmox Backup Server",
         )
     exists = VmStore(call.node).exists(vmid)
@@ -242,20 +259,30 @@ def _restore(call: Call, vmid: int) -> object:
     overrides = {k: str(call.raw[k]) for k in _options(call, *_NOT_OVERRIDES)}
     params: dict[str, object] = {
         key: call.params[key]
-        for key in ("archive", "storage", "force", "unique", "start", "bwlimit", "map-storage",
-                    "disks")
+        for key in (
+            "archive",
+            "storage",
+            "force",
+            "unique",
+            "start",
+            "bwlimit",
+            "map-storage",
+            "disks",
+        )
         if key in call.params
     }
     params.update(vmid=vmid, overrides=overrides)
-    return start_task(call, "qmrestore", str(vmid), "qmrestore", params,
-                      recover="recover_qmrestore")
+    return start_task(
+        call, "qmrestore", str(vmid), "qmrestore", params, recover="recover_qmrestore"
+    )
 
 
 def _destroy(call: Call) -> object:
     vmid = _vmid(call)
     VmStore(call.node).load(vmid)
-    return start_task(call, "qmdestroy", str(vmid), "qmdestroy",
-                      {"vmid": vmid, "skiplock": call.flag("skiplock")})
+    return start_task(
+        call, "qmdestroy", str(vmid), "qmdestroy", {"vmid": vmid, "skiplock": call.flag("skiplock")}
+    )
 
 
 # -- power ------------------------------------------------------------------------------------
@@ -300,66 +327,192 @@ def _vm(*extra: object, description: str = "") -> Schema:
 
 
 METHODS = [
-    ApiMethod("vm_list", "GET", "/nodes/{node}/qemu", "Virtual machine index (per node).",
-              Schema((NODE, boolean("full", "Determine the full status of active VMs."))),
-              array(_VM_LIST_ROW), _list, ALL_USERS),
-    ApiMethod("vm_create", "POST", "/nodes/{node}/qemu", CREATE_PARAMS.description,
-              CREATE_PARAMS, upid(), _create, ALL_USERS),
-    ApiMethod("vm_index", "GET", "/nodes/{node}/qemu/{vmid}", "Directory index.", _vm(),
-              array(obj(subdir=prop("string"))), _vm_index, Perm(_VM_PATH, ("VM.Audit",))),
-    ApiMethod("vm_destroy", "DELETE", "/nodes/{node}/qemu/{vmid}",
-              "Destroy the VM and all used/owned volumes.",
-              _vm(SKIPLOCK, boolean("purge", "Remove VMID from configurations."),
-                  boolean("destroy-unreferenced-disks", "Also destroy unreferenced disks.")),
-              upid(), _destroy, Perm(_VM_PATH, ("VM.Allocate",))),
-    ApiMethod("vm_config", "GET", "/nodes/{node}/qemu/{vmid}/config",
-              "Get the virtual machine configuration.",
-              _vm(boolean("current", "Get current values (instead of pending values)."),
-                  string("snapshot", "Fetch config values from given snapshot.")),
-              {"type": "object"}, _config, Perm(_VM_PATH, ("VM.Audit",))),
-    ApiMethod("vm_config_async", "POST", "/nodes/{node}/qemu/{vmid}/config",
-              "Set virtual machine options (asynchronous API).",
-              Schema((NODE, VMID, *[p for p in VM_CONFIG], SKIPLOCK,
-                      string("delete", "A list of settings you want to delete."),
-                      string("digest", "Prevent changes if current configuration file has a "
-                             "different SHA1 digest.", max_length=40),
-                      integer("background_delay", "Time to wait for the task to finish.",
-                              minimum=1, maximum=30))),
-              upid(), _set_async, ALL_USERS),
-    ApiMethod("vm_config_sync", "PUT", "/nodes/{node}/qemu/{vmid}/config",
-              "Set virtual machine options (synchronous API).",
-              Schema((NODE, VMID, *[p for p in VM_CONFIG], SKIPLOCK,
-                      string("delete", "A list of settings you want to delete."),
-                      string("digest", "Prevent changes if current configuration file has a "
-                             "different SHA1 digest.", max_length=40))),
-              null(), _set_sync, ALL_USERS),
-    ApiMethod("vm_status_index", "GET", "/nodes/{node}/qemu/{vmid}/status", "Directory index",
-              _vm(), array(obj(subdir=prop("string"))), _status_index,
-              Perm(_VM_PATH, ("VM.Audit",))),
-    ApiMethod("vm_status", "GET", "/nodes/{node}/qemu/{vmid}/status/current",
-              "Get virtual machine status.", _vm(), _VM_LIST_ROW, _current,
-              Perm(_VM_PATH, ("VM.Audit",))),
-    ApiMethod("vm_start", "POST", "/nodes/{node}/qemu/{vmid}/status/start",
-              "Start virtual machine.", _vm(SKIPLOCK, _TIMEOUT), upid(),
-              _power("qmstart", "qmstart"), _POWER),
-    ApiMethod("vm_stop", "POST", "/nodes/{node}/qemu/{vmid}/status/stop",
-              "Stop virtual machine.", _vm(SKIPLOCK, _TIMEOUT,
-                                             boolean("keepActive", "Do not deactivate storage "
-                                                     "volumes.")),
-              upid(), _power("qmstop", "qmstop", "timeout"), _POWER),
-    ApiMethod("vm_shutdown", "POST", "/nodes/{node}/qemu/{vmid}/status/shutdown",
-              "Shutdown virtual machine.",
-              _vm(SKIPLOCK, _TIMEOUT,
-                  boolean("forceStop", "Make sure the VM stops.", default=False),
-                  boolean("keepActive", "Do not deactivate storage volumes.")),
-              upid(), _power("qmshutdown", "qmshutdown", "timeout", "forceStop"), _POWER),
-    ApiMethod("vm_suspend", "POST", "/nodes/{node}/qemu/{vmid}/status/suspend",
-              "Suspend virtual machine.",
-              _vm(SKIPLOCK, boolean("todisk", "If set, suspends the VM to disk.", default=False),
-                  string("statestorage", "The storage for the VM state", format="pve-storage-id")),
-              upid(), _suspend, _POWER),
-    ApiMethod("vm_resume", "POST", "/nodes/{node}/qemu/{vmid}/status/resume",
-              "Resume virtual machine.",
-              _vm(SKIPLOCK, boolean("nocheck", "Do not check the migration state.")),
-              upid(), _power("qmresume", "qmresume"), _POWER),
+    ApiMethod(
+        "vm_list",
+        "GET",
+        "/nodes/{node}/qemu",
+        "Virtual machine index (per node).",
+        Schema((NODE, boolean("full", "Determine the full status of active VMs."))),
+        array(_VM_LIST_ROW),
+        _list,
+        ALL_USERS,
+    ),
+    ApiMethod(
+        "vm_create",
+        "POST",
+        "/nodes/{node}/qemu",
+        CREATE_PARAMS.description,
+        CREATE_PARAMS,
+        upid(),
+        _create,
+        ALL_USERS,
+    ),
+    ApiMethod(
+        "vm_index",
+        "GET",
+        "/nodes/{node}/qemu/{vmid}",
+        "Directory index.",
+        _vm(),
+        array(obj(subdir=prop("string"))),
+        _vm_index,
+        Perm(_VM_PATH, ("VM.Audit",)),
+    ),
+    ApiMethod(
+        "vm_destroy",
+        "DELETE",
+        "/nodes/{node}/qemu/{vmid}",
+        "Destroy the VM and all used/owned volumes.",
+        _vm(
+            SKIPLOCK,
+            boolean("purge", "Remove VMID from configurations."),
+            boolean("destroy-unreferenced-disks", "Also destroy unreferenced disks."),
+        ),
+        upid(),
+        _destroy,
+        Perm(_VM_PATH, ("VM.Allocate",)),
+    ),
+    ApiMethod(
+        "vm_config",
+        "GET",
+        "/nodes/{node}/qemu/{vmid}/config",
+        "Get the virtual machine configuration.",
+        _vm(
+            boolean("current", "Get current values (instead of pending values)."),
+            string("snapshot", "Fetch config values from given snapshot."),
+        ),
+        {"type": "object"},
+        _config,
+        Perm(_VM_PATH, ("VM.Audit",)),
+    ),
+    ApiMethod(
+        "vm_config_async",
+        "POST",
+        "/nodes/{node}/qemu/{vmid}/config",
+        "Set virtual machine options (asynchronous API).",
+        Schema(
+            (
+                NODE,
+                VMID,
+                *[p for p in VM_CONFIG],
+                SKIPLOCK,
+                string("delete", "A list of settings you want to delete."),
+                string(
+                    "digest",
+                    "Prevent changes if current configuration file has a different SHA1 digest.",
+                    max_length=40,
+                ),
+                integer(
+                    "background_delay",
+                    "Time to wait for the task to finish.",
+                    minimum=1,
+                    maximum=30,
+                ),
+            )
+        ),
+        upid(),
+        _set_async,
+        ALL_USERS,
+    ),
+    ApiMethod(
+        "vm_config_sync",
+        "PUT",
+        "/nodes/{node}/qemu/{vmid}/config",
+        "Set virtual machine options (synchronous API).",
+        Schema(
+            (
+                NODE,
+                VMID,
+                *[p for p in VM_CONFIG],
+                SKIPLOCK,
+                string("delete", "A list of settings you want to delete."),
+                string(
+                    "digest",
+                    "Prevent changes if current configuration file has a different SHA1 digest.",
+                    max_length=40,
+                ),
+            )
+        ),
+        null(),
+        _set_sync,
+        ALL_USERS,
+    ),
+    ApiMethod(
+        "vm_status_index",
+        "GET",
+        "/nodes/{node}/qemu/{vmid}/status",
+        "Directory index",
+        _vm(),
+        array(obj(subdir=prop("string"))),
+        _status_index,
+        Perm(_VM_PATH, ("VM.Audit",)),
+    ),
+    ApiMethod(
+        "vm_status",
+        "GET",
+        "/nodes/{node}/qemu/{vmid}/status/current",
+        "Get virtual machine status.",
+        _vm(),
+        _VM_LIST_ROW,
+        _current,
+        Perm(_VM_PATH, ("VM.Audit",)),
+    ),
+    ApiMethod(
+        "vm_start",
+        "POST",
+        "/nodes/{node}/qemu/{vmid}/status/start",
+        "Start virtual machine.",
+        _vm(SKIPLOCK, _TIMEOUT),
+        upid(),
+        _power("qmstart", "qmstart"),
+        _POWER,
+    ),
+    ApiMethod(
+        "vm_stop",
+        "POST",
+        "/nodes/{node}/qemu/{vmid}/status/stop",
+        "Stop virtual machine.",
+        _vm(SKIPLOCK, _TIMEOUT, boolean("keepActive", "Do not deactivate storage volumes.")),
+        upid(),
+        _power("qmstop", "qmstop", "timeout"),
+        _POWER,
+    ),
+    ApiMethod(
+        "vm_shutdown",
+        "POST",
+        "/nodes/{node}/qemu/{vmid}/status/shutdown",
+        "Shutdown virtual machine.",
+        _vm(
+            SKIPLOCK,
+            _TIMEOUT,
+            boolean("forceStop", "Make sure the VM stops.", default=False),
+            boolean("keepActive", "Do not deactivate storage volumes."),
+        ),
+        upid(),
+        _power("qmshutdown", "qmshutdown", "timeout", "forceStop"),
+        _POWER,
+    ),
+    ApiMethod(
+        "vm_suspend",
+        "POST",
+        "/nodes/{node}/qemu/{vmid}/status/suspend",
+        "Suspend virtual machine.",
+        _vm(
+            SKIPLOCK,
+            boolean("todisk", "If set, suspends the VM to disk.", default=False),
+            string("statestorage", "The storage for the VM state", format="pve-storage-id"),
+        ),
+        upid(),
+        _suspend,
+        _POWER,
+    ),
+    ApiMethod(
+        "vm_resume",
+        "POST",
+        "/nodes/{node}/qemu/{vmid}/status/resume",
+        "Resume virtual machine.",
+        _vm(SKIPLOCK, boolean("nocheck", "Do not check the migration state.")),
+        upid(),
+        _power("qmresume", "qmresume"),
+        _POWER,
+    ),
 ]

@@ -136,8 +136,12 @@ def _volume_info(call: Call) -> object:
         return row
     path = manager.path(volid)
     size = manager.volume_size(volid)
-    return {"path": str(path), "size": size, "used": path.stat().st_blocks * 512,
-            "format": path.suffix.lstrip(".") or "raw"}
+    return {
+        "path": str(path),
+        "size": size,
+        "used": path.stat().st_blocks * 512,
+        "format": path.suffix.lstrip(".") or "raw",
+    }
 
 
 def _volume_update(call: Call) -> object:
@@ -145,7 +149,9 @@ def _volume_update(call: Call) -> object:
     _check_volume_change(call, volid)
     protected = call.get("protected")
     StorageManager(call.node).set_backup(
-        volid, notes=call.opt_text("notes"), protected=None if protected is None else bool(protected)
+        volid,
+        notes=call.opt_text("notes"),
+        protected=None if protected is None else bool(protected),
     )
     return None
 
@@ -226,8 +232,11 @@ _PRUNE = string(
     format="prune-backups",
 )
 _PRUNE_FILTERS = (
-    string("type", "Either 'qemu' or 'lxc'. Only consider backups for guests of this type.",
-           enum=("qemu", "lxc")),
+    string(
+        "type",
+        "Either 'qemu' or 'lxc'. Only consider backups for guests of this type.",
+        enum=("qemu", "lxc"),
+    ),
     integer("vmid", "Only consider backups for this guest.", format="pve-vmid"),
 )
 _AUDIT = Perm(_STORAGE_PATH, _SEE, any=True)
@@ -246,59 +255,117 @@ _VOLUME_ROW = obj(
 
 METHODS = [
     ApiMethod(
-        "storage_list", "GET", "/nodes/{node}/storage", "Get status for all datastores.",
+        "storage_list",
+        "GET",
+        "/nodes/{node}/storage",
+        "Get status for all datastores.",
         Schema(
             (
                 NODE,
-                string("storage", "Only list status for specified storage",
-                       format="pve-storage-id"),
+                string(
+                    "storage", "Only list status for specified storage", format="pve-storage-id"
+                ),
                 string("content", "Only list stores which support this content type."),
                 boolean("enabled", "Only list stores which are enabled.", default=False),
                 boolean("format", "Include information about formats", default=False),
-                string("target", "If target is different to 'node', we only lists shared "
-                       "storages which content is accessible on this 'node' and the specified "
-                       "'target' node.", format="pve-node"),
+                string(
+                    "target",
+                    "If target is different to 'node', we only lists shared "
+                    "storages which content is accessible on this 'node' and the specified "
+                    "'target' node.",
+                    format="pve-node",
+                ),
             )
         ),
-        array(obj(storage=prop("string"), type=prop("string"), content=prop("string"),
-                  enabled=prop("integer"), active=prop("integer"), shared=prop("integer"),
-                  total=prop("integer"), used=prop("integer"), avail=prop("integer"),
-                  used_fraction=prop("number"))),
-        _list, ALL_USERS,
+        array(
+            obj(
+                storage=prop("string"),
+                type=prop("string"),
+                content=prop("string"),
+                enabled=prop("integer"),
+                active=prop("integer"),
+                shared=prop("integer"),
+                total=prop("integer"),
+                used=prop("integer"),
+                avail=prop("integer"),
+                used_fraction=prop("number"),
+            )
+        ),
+        _list,
+        ALL_USERS,
     ),
-    ApiMethod("storage_index", "GET", "/nodes/{node}/storage/{storage}", "Storage index.",
-              Schema((NODE, STORAGE)), array(obj(subdir=prop("string"))), _index, _AUDIT),
-    ApiMethod("storage_status", "GET", "/nodes/{node}/storage/{storage}/status",
-              "Read storage status.", Schema((NODE, STORAGE)), {"type": "object"}, _status,
-              _AUDIT),
     ApiMethod(
-        "storage_content", "GET", "/nodes/{node}/storage/{storage}/content",
+        "storage_index",
+        "GET",
+        "/nodes/{node}/storage/{storage}",
+        "Storage index.",
+        Schema((NODE, STORAGE)),
+        array(obj(subdir=prop("string"))),
+        _index,
+        _AUDIT,
+    ),
+    ApiMethod(
+        "storage_status",
+        "GET",
+        "/nodes/{node}/storage/{storage}/status",
+        "Read storage status.",
+        Schema((NODE, STORAGE)),
+        {"type": "object"},
+        _status,
+        _AUDIT,
+    ),
+    ApiMethod(
+        "storage_content",
+        "GET",
+        "/nodes/{node}/storage/{storage}/content",
         "List storage content.",
         Schema(
             (
                 NODE,
                 STORAGE,
-                string("content", "Only list content of this type.",
-                       enum=("images", "rootdir", "iso", "vztmpl", "backup", "snippets",
-                             "import")),
+                string(
+                    "content",
+                    "Only list content of this type.",
+                    enum=("images", "rootdir", "iso", "vztmpl", "backup", "snippets", "import"),
+                ),
                 integer("vmid", "Only list images for this VM", format="pve-vmid"),
             )
         ),
-        array(_VOLUME_ROW), _content, _AUDIT,
+        array(_VOLUME_ROW),
+        _content,
+        _AUDIT,
     ),
     ApiMethod(
-        "storage_alloc", "POST", "/nodes/{node}/storage/{storage}/content",
+        "storage_alloc",
+        "POST",
+        "/nodes/{node}/storage/{storage}/content",
         "Allocate disk images.",
         Schema((NODE, STORAGE, *[p for p in pvesm.ALLOC_PARAMS if p.name != "storage"])),
-        {"type": "string"}, _alloc, Perm(_STORAGE_PATH, ("Datastore.AllocateSpace",)),
+        {"type": "string"},
+        _alloc,
+        Perm(_STORAGE_PATH, ("Datastore.AllocateSpace",)),
     ),
-    ApiMethod("volume_info", "GET", "/nodes/{node}/storage/{storage}/content/{volume}",
-              "Get volume attributes", Schema((NODE, STORAGE, _VOLUME)),
-              obj(path=prop("string"), size=prop("integer"), used=prop("integer"),
-                  format=prop("string"), notes=prop("string"), protected=prop("integer")),
-              _volume_info, _AUDIT),
     ApiMethod(
-        "volume_update", "PUT", "/nodes/{node}/storage/{storage}/content/{volume}",
+        "volume_info",
+        "GET",
+        "/nodes/{node}/storage/{storage}/content/{volume}",
+        "Get volume attributes",
+        Schema((NODE, STORAGE, _VOLUME)),
+        obj(
+            path=prop("string"),
+            size=prop("integer"),
+            used=prop("integer"),
+            format=prop("string"),
+            notes=prop("string"),
+            protected=prop("integer"),
+        ),
+        _volume_info,
+        _AUDIT,
+    ),
+    ApiMethod(
+        "volume_update",
+        "PUT",
+        "/nodes/{node}/storage/{storage}/content/{volume}",
         "Update volume attributes",
         Schema(
             (
@@ -309,31 +376,56 @@ METHODS = [
                 boolean("protected", "Protection status. Currently only supported for backups."),
             )
         ),
-        null(), _volume_update, ALL_USERS,
+        null(),
+        _volume_update,
+        ALL_USERS,
     ),
     ApiMethod(
-        "volume_delete", "DELETE", "/nodes/{node}/storage/{storage}/content/{volume}",
+        "volume_delete",
+        "DELETE",
+        "/nodes/{node}/storage/{storage}/content/{volume}",
         "Delete volume",
-        Schema((NODE, STORAGE, _VOLUME,
-                integer("delay", "Time to wait for the task to finish.", minimum=1,
-                        maximum=30))),
-        upid(), _volume_delete, ALL_USERS,
+        Schema(
+            (
+                NODE,
+                STORAGE,
+                _VOLUME,
+                integer("delay", "Time to wait for the task to finish.", minimum=1, maximum=30),
+            )
+        ),
+        upid(),
+        _volume_delete,
+        ALL_USERS,
     ),
     ApiMethod(
-        "prune_preview", "GET", "/nodes/{node}/storage/{storage}/prunebackups",
+        "prune_preview",
+        "GET",
+        "/nodes/{node}/storage/{storage}/prunebackups",
         "Get prune information for backups. NOTE: this is only a preview and might not be "
         "what a subsequent prune call does if backups are removed/added in the meantime.",
         Schema((NODE, STORAGE, _PRUNE, *_PRUNE_FILTERS)),
-        array(obj(volid=prop("string"), ctime=prop("integer"), mark=prop("string"),
-                  type=prop("string"), vmid=prop("integer"))),
-        _prune_preview, _AUDIT,
+        array(
+            obj(
+                volid=prop("string"),
+                ctime=prop("integer"),
+                mark=prop("string"),
+                type=prop("string"),
+                vmid=prop("integer"),
+            )
+        ),
+        _prune_preview,
+        _AUDIT,
     ),
     ApiMethod(
-        "prune", "DELETE", "/nodes/{node}/storage/{storage}/prunebackups",
+        "prune",
+        "DELETE",
+        "/nodes/{node}/storage/{storage}/prunebackups",
         "Prune backups. Only those using the standard naming scheme are considered.",
         Schema((NODE, STORAGE, _PRUNE, *_PRUNE_FILTERS)).overriding(
             **{"prune-backups": {"optional": False}}
         ),
-        upid(), _prune, ALL_USERS,
+        upid(),
+        _prune,
+        ALL_USERS,
     ),
 ]

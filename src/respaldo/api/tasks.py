@@ -115,7 +115,10 @@ _ROW = obj(
 
 METHODS = [
     ApiMethod(
-        "node_tasks", "GET", "/nodes/{node}/tasks", "Read task list for one node (finished tasks).",
+        "node_tasks",
+        "GET",
+        "/nodes/{node}/tasks",
+        "Read task list for one node (finished tasks).",
         Schema(
             (
                 NODE,
@@ -125,37 +128,74 @@ METHODS = [
                 string("typefilter", "Only list tasks of this type (e.g., vzstart, vzdump)."),
                 integer("vmid", "Only list tasks for this VM.", format="pve-vmid"),
                 boolean("errors", "Only list tasks with a status of ERROR.", default=False),
-                string("source", "List archived, active or all tasks.",
-                       enum=("archive", "active", "all"), default="archive"),
+                string(
+                    "source",
+                    "List archived, active or all tasks.",
+                    enum=("archive", "active", "all"),
+                    default="archive",
+                ),
                 integer("since", "Only list tasks since this UNIX epoch.", minimum=0),
                 integer("until", "Only list tasks until this UNIX epoch.", minimum=0),
-                string("statusfilter", "List of Task States that should be returned "
-                       "(ok, warning, error, unknown).",
-                       pattern=r"(ok|warning|error|unknown)([,; ](ok|warning|error|unknown))*"),
+                string(
+                    "statusfilter",
+                    "List of Task States that should be returned (ok, warning, error, unknown).",
+                    pattern=r"(ok|warning|error|unknown)([,; ](ok|warning|error|unknown))*",
+                ),
             )
         ),
-        array(_ROW), _list, ALL_USERS,
-    ),
-    ApiMethod("task_index", "GET", "/nodes/{node}/tasks/{upid}", "Task index.",
-              Schema((NODE, UPID)), array(obj(name=prop("string"))), _index, ALL_USERS),
-    ApiMethod(
-        "task_status", "GET", "/nodes/{node}/tasks/{upid}/status", "Read task status.",
-        Schema((NODE, UPID)), _ROW, _status, ALL_USERS,
+        array(_ROW),
+        _list,
+        ALL_USERS,
     ),
     ApiMethod(
-        "task_log", "GET", "/nodes/{node}/tasks/{upid}/log", "Read task log.",
+        "task_index",
+        "GET",
+        "/nodes/{node}/tasks/{upid}",
+        "Task index.",
+        Schema((NODE, UPID)),
+        array(obj(name=prop("string"))),
+        _index,
+        ALL_USERS,
+    ),
+    ApiMethod(
+        "task_status",
+        "GET",
+        "/nodes/{node}/tasks/{upid}/status",
+        "Read task status.",
+        Schema((NODE, UPID)),
+        _ROW,
+        _status,
+        ALL_USERS,
+    ),
+    ApiMethod(
+        "task_log",
+        "GET",
+        "/nodes/{node}/tasks/{upid}/log",
+        "Read task log.",
         Schema(
             (
                 NODE,
                 UPID,
-                integer("start", "Start at this line when reading the tasklog", minimum=0,
-                        default=0),
-                integer("limit", "The amount of lines to read from the tasklog.", minimum=0,
-                        default=50),
+                integer(
+                    "start", "Start at this line when reading the tasklog", minimum=0, default=0
+                ),
+                integer(
+                    "limit", "The amount of lines to read from the tasklog.", minimum=0, default=50
+                ),
             )
         ),
-        array(obj(n=prop("integer"), t=prop("string"))), _log, ALL_USERS,
+        array(obj(n=prop("integer"), t=prop("string"))),
+        _log,
+        ALL_USERS,
     ),
-    ApiMethod("task_stop", "DELETE", "/nodes/{node}/tasks/{upid}", "Stop a task.",
-              Schema((NODE, UPID)), null(), _stop, ALL_USERS),
+    ApiMethod(
+        "task_stop",
+        "DELETE",
+        "/nodes/{node}/tasks/{upid}",
+        "Stop a task.",
+        Schema((NODE, UPID)),
+        null(),
+        _stop,
+        ALL_USERS,
+    ),
 ]

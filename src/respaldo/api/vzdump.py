@@ -92,9 +92,7 @@ def _check_extract(call: Call) -> None:
     name = parse_backup_name(volid.volname.rpartition("/")[2])
     if name is not None and name.vmid is not None:
         call.access.check(call.principal, f"/vms/{name.vmid}", ("VM.Backup",))
-    call.access.check(
-        call.principal, f"/storage/{volid.storage}", ("Datastore.AllocateSpace",)
-    )
+    call.access.check(call.principal, f"/storage/{volid.storage}", ("Datastore.AllocateSpace",))
 
 
 def _extractconfig(call: Call) -> object:
@@ -104,31 +102,51 @@ def _extractconfig(call: Call) -> object:
 
 METHODS = [
     ApiMethod(
-        "vzdump", "POST", "/nodes/{node}/vzdump",
+        "vzdump",
+        "POST",
+        "/nodes/{node}/vzdump",
         "Create backup. Returns the UPID of the vzdump task, or 'OK' when nothing is to do.",
-        VZDUMP_PARAMS, upid(), _vzdump, ALL_USERS, protected=True,
+        VZDUMP_PARAMS,
+        upid(),
+        _vzdump,
+        ALL_USERS,
+        protected=True,
     ),
     ApiMethod(
-        "vzdump_defaults", "GET", "/nodes/{node}/vzdump/defaults",
+        "vzdump_defaults",
+        "GET",
+        "/nodes/{node}/vzdump/defaults",
         "Get the currently configured vzdump defaults.",
         Schema((NODE, string("storage", "The storage identifier.", format="pve-storage-id"))),
-        {"type": "object"}, _defaults, ALL_USERS,
+        {"type": "object"},
+        _defaults,
+        ALL_USERS,
     ),
     ApiMethod(
-        "vzdump_extractconfig", "GET", "/nodes/{node}/vzdump/extractconfig",
+        "vzdump_extractconfig",
+        "GET",
+        "/nodes/{node}/vzdump/extractconfig",
         "Extract configuration from vzdump backup archive.",
         Schema(
             (
                 NODE,
-                string("volume", "Volume identifier", format="pve-volume-id-or-path",
-                       optional=False),
+                string(
+                    "volume", "Volume identifier", format="pve-volume-id-or-path", optional=False
+                ),
             )
         ),
-        {"type": "string"}, _extractconfig, ALL_USERS,
+        {"type": "string"},
+        _extractconfig,
+        ALL_USERS,
     ),
     ApiMethod(
-        "vzdump_index", "GET", "/nodes/{node}/vzdump", "Index of vzdump methods.",
-        Schema((NODE,)), array(obj(name=prop("string"))),
-        lambda call: [{"name": "defaults"}, {"name": "extractconfig"}], ALL_USERS,
+        "vzdump_index",
+        "GET",
+        "/nodes/{node}/vzdump",
+        "Index of vzdump methods.",
+        Schema((NODE,)),
+        array(obj(name=prop("string"))),
+        lambda call: [{"name": "defaults"}, {"name": "extractconfig"}],
+        ALL_USERS,
     ),
 ]

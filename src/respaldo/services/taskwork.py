@@ -70,9 +70,7 @@ def recover_qmrestore(pid: int) -> list[str]:
     return restore_service.recover_worker(_node(), pid)
 
 
-def qmcreate(
-    ctx: TaskContext, vmid: int, options: dict[str, object], start: bool = False
-) -> None:
+def qmcreate(ctx: TaskContext, vmid: int, options: dict[str, object], start: bool = False) -> None:
     node = _node()
     VmConfigService(node).create(vmid, options)
     if start:
