@@ -6,7 +6,6 @@ import argparse
 from typing import cast
 
 from respaldo.cli.commands import Command, add_command
-from respaldo.cli.worker import run_in_worker
 from respaldo.node import Node
 from respaldo.services.restore.plan import parse_map_storage
 from respaldo.services.restore.qmrestore import (
@@ -15,7 +14,10 @@ from respaldo.services.restore.qmrestore import (
     RestoreOptions,
     recover_worker,
 )
-from respaldo.tasks.context import PrintContext
+from respaldo.tasks.context import TaskContext
+from respaldo.tasks.worker import run_foreground
+
+CLI_USER = "root@pam"
 
 
 def cmd_qmrestore(params: dict[str, object], node: Node) -> None:
@@ -31,10 +33,22 @@ def cmd_qmrestore(params: dict[str, object], node: Node) -> None:
         map_storage=parse_map_storage(cast("str | None", params.get("map-storage"))),
         disks=[d for d in str(disks).split(",") if d] if disks is not None else None,
     )
-    # Planned here, before a worker starts: bad input fails at once and changes nothing.
-    restore = Restore(node, opts, PrintContext())
+    # Planned here, before the task starts: bad input fails at once and changes nothing.
+    restore = Restore(node, opts)
 
-    run_in_worker(lambda: bool(restore.run()), lambda pid: recover_worker(node, pid))
+    def work(ctx: TaskContext) -> None:
+        restore.run(ctx)
+
+    code = run_foreground(
+        node,
+        "qmrestore",
+        str(opts.vmid),
+        CLI_USER,
+        work,
+        recover=lambda pid: recover_worker(node, pid),
+    )
+    if code:
+        raise SystemExit(code)
 
 
 COMMAND = Command(

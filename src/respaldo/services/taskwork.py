@@ -36,8 +36,8 @@ def _node() -> Node:
 def vzdump(ctx: TaskContext, **options: str) -> None:
     """A backup job; ends ``TASK ERROR: job errors`` when any guest failed, as Proxmox."""
     node = _node()
-    job = VzdumpJob(node, parse_options(options, node_defaults(node)), ctx)
-    if not job.run().ok:
+    job = VzdumpJob(node, parse_options(options, node_defaults(node)))
+    if not job.run(ctx).ok:
         raise TaskError("job errors")
 
 
@@ -63,7 +63,7 @@ def restore_options(params: Mapping[str, Any]) -> restore_service.RestoreOptions
 
 
 def qmrestore(ctx: TaskContext, **params: Any) -> None:
-    restore_service.Restore(_node(), restore_options(params), ctx).run()
+    restore_service.Restore(_node(), restore_options(params)).run(ctx)
 
 
 def recover_qmrestore(pid: int) -> list[str]:

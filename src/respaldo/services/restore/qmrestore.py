@@ -37,7 +37,7 @@ from respaldo.services.restore.config import merge_over_existing, replace_disks,
 from respaldo.services.restore.plan import RestorePlan, make_plan
 from respaldo.services.restore.stream import ArchiveCopy, DeviceTarget
 from respaldo.services.restore.volumes import VolumeTarget, open_target
-from respaldo.tasks.context import TaskContext
+from respaldo.tasks.context import MemoryContext, TaskContext
 
 #: ``qmrestore``'s parameters (qemu-server ``PVE/CLI/qmrestore.pm``; the API takes them on
 #: ``POST /nodes/{node}/qemu`` with ``archive``), plus respaldo's ``map-storage`` and ``disks``.
@@ -107,10 +107,11 @@ def _state_path(node: Node, vmid: int) -> Path:
 
 
 class Restore:
-    def __init__(self, node: Node, opts: RestoreOptions, ctx: TaskContext) -> None:
+    def __init__(self, node: Node, opts: RestoreOptions) -> None:
+        """Plans the restore from the archive's header: bad input fails before any work."""
         self.node = node
         self.opts = opts
-        self.ctx = ctx
+        self.ctx: TaskContext = MemoryContext()
         self.vms = VmConfigService(node)
         self.vmid = check_vmid(opts.vmid)
         self.state = RestoreState(self.vmid)
@@ -155,7 +156,9 @@ class Restore:
 
     # -- the run ------------------------------------------------------------------------------
 
-    def run(self) -> VmConfig:
+    def run(self, ctx: TaskContext) -> VmConfig:
+        """Restore, reporting to ``ctx``; undone on any failure."""
+        self.ctx = ctx
         start = time.monotonic()
         self.state.pid = os.getpid()  # the worker's, not the planning process's
         self._say(f"restore vma archive: {self.plan.archive}")

@@ -26,7 +26,7 @@ from respaldo.services.vzdump.tasklog import BackupLog
 from respaldo.storage.backups import DirBackupStore, backup_filename
 from respaldo.storage.dirstorage import DirStorage
 from respaldo.storage.registry import StorageRegistry
-from respaldo.tasks.context import TaskContext
+from respaldo.tasks.context import MemoryContext, TaskContext
 
 DEFAULT_STORAGE = "local"
 
@@ -68,10 +68,11 @@ def notes_from_template(template: str, node: Node, vmid: int, guestname: str) ->
 
 
 class VzdumpJob:
-    def __init__(self, node: Node, opts: VzdumpOptions, ctx: TaskContext) -> None:
+    def __init__(self, node: Node, opts: VzdumpOptions) -> None:
+        """Checks the target and the VMs at once (bad input fails before any work)."""
         self.node = node
         self.opts = opts
-        self.ctx = ctx
+        self.ctx: TaskContext = MemoryContext()
         self.target = resolve_target(node, opts)
         self.vmids = resolve_vmids(node, opts)
         env = {
@@ -85,7 +86,9 @@ class VzdumpJob:
     def _say(self, message: str) -> None:
         self.ctx.log(f"INFO: {message}")
 
-    def run(self) -> JobResult:
+    def run(self, ctx: TaskContext) -> JobResult:
+        """Back up every VM of the job, reporting to ``ctx``."""
+        self.ctx = ctx
         started = datetime.now()
         clock = time.monotonic()
         result = JobResult(self.node.name, started, 0.0, [])
@@ -241,4 +244,4 @@ def _node_settings(node: Node) -> dict[str, str]:
 def run_vzdump(node: Node, given: Mapping[str, str], ctx: TaskContext) -> JobResult:
     """The service behind ``respaldo vzdump`` and ``POST /nodes/{node}/vzdump``."""
     opts = parse_options(given, node_defaults(node))
-    return VzdumpJob(node, opts, ctx).run()
+    return VzdumpJob(node, opts).run(ctx)
