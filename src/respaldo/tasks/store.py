@@ -191,7 +191,9 @@ class TaskStore:
     """The tasks of one node under ``task_dir`` (``Node.log_dir / "tasks"``).
 
     ``alive(pid, pstart)`` says whether a task process still runs (default: ``/proc``);
-    tests pass a fake.
+    tests pass a fake. A server keeps one store: it remembers the parsed index files and
+    reads only what was appended since (any number of processes may write the files; the
+    files are the truth). Thread-safe.
     """
 
     def __init__(
@@ -229,7 +231,9 @@ class TaskStore:
     # -- a task's life ---------------------------------------------------------------------
 
     def create(self, upid: UPID) -> Path:
-        """Create the (empty) log of a new task and list it as active; returns the log's path."""
+        """Create the (empty) log of a new task and list it as active; returns the log's path.
+        Raises FileExistsError if the task has a log already, LockTimeout if the list stays
+        locked."""
         path = self.log_path(upid)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(exist_ok=False)
