@@ -191,9 +191,9 @@ class TaskStore:
     """The tasks of one node under ``task_dir`` (``Node.log_dir / "tasks"``).
 
     ``alive(pid, pstart)`` says whether a task process still runs (default: ``/proc``);
-    tests pass a fake. A server keeps one store: it remembers the parsed index files and
-    reads only what was appended since (any number of processes may write the files; the
-    files are the truth). Thread-safe.
+    tests pass a fake. The parsed index files are remembered by the process (for every store
+    of the same folder), and later only what was appended is read: any number of processes
+    may write the files, the files are the truth. Thread-safe.
     """
 
     def __init__(
@@ -205,8 +205,6 @@ class TaskStore:
         self.task_dir = task_dir
         self._alive = alive
         self._index_max_bytes = index_max_bytes
-        self._index_cache: dict[Path, _ParsedIndex] = {}
-        self._cache_lock = threading.Lock()
 
     @classmethod
     def for_node(cls, node: Node) -> TaskStore:
@@ -403,11 +401,11 @@ class TaskStore:
             st = path.stat()
         except FileNotFoundError:
             return []
-        with self._cache_lock:
-            cached = self._index_cache.get(path)
+        with _CACHE_LOCK:
+            cached = _INDEX_CACHE.get(path)
             if cached is None or cached.inode != st.st_ino or cached.offset > st.st_size:
                 cached = _ParsedIndex(st.st_ino)
-                self._index_cache[path] = cached
+                _INDEX_CACHE[path] = cached
             if cached.offset < st.st_size:
                 cached.read_more(path)
             return cached.entries
@@ -423,6 +421,11 @@ class TaskStore:
 
     def _locked(self) -> AbstractContextManager[None]:
         return file_lock(self.task_dir / ".active.lock", "the task list")
+
+
+# Index files parsed so far in this process, by path; see TaskStore._read_index.
+_INDEX_CACHE: dict[Path, _ParsedIndex] = {}
+_CACHE_LOCK = threading.Lock()
 
 
 @dataclass
