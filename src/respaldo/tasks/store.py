@@ -191,7 +191,9 @@ class TaskStore:
     """The tasks of one node under ``task_dir`` (``Node.log_dir / "tasks"``).
 
     ``alive(pid, pstart)`` says whether a task process still runs (default: ``/proc``);
-    tests pass a fake.
+    tests pass a fake. The parsed index files are remembered by the process (for every store
+    of the same folder), and later only what was appended is read: any number of processes
+    may write the files, the files are the truth. Thread-safe.
     """
 
     def __init__(
@@ -203,8 +205,6 @@ class TaskStore:
         self.task_dir = task_dir
         self._alive = alive
         self._index_max_bytes = index_max_bytes
-        self._index_cache: dict[Path, _ParsedIndex] = {}
-        self._cache_lock = threading.Lock()
 
     @classmethod
     def for_node(cls, node: Node) -> TaskStore:
@@ -229,7 +229,9 @@ class TaskStore:
     # -- a task's life ---------------------------------------------------------------------
 
     def create(self, upid: UPID) -> Path:
-        """Create the (empty) log of a new task and list it as active; returns the log's path."""
+        """Create the (empty) log of a new task and list it as active; returns the log's path.
+        Raises FileExistsError if the task has a log already, LockTimeout if the list stays
+        locked."""
         path = self.log_path(upid)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(exist_ok=False)
@@ -399,11 +401,11 @@ class TaskStore:
             st = path.stat()
         except FileNotFoundError:
             return []
-        with self._cache_lock:
-            cached = self._index_cache.get(path)
+        with _CACHE_LOCK:
+            cached = _INDEX_CACHE.get(path)
             if cached is None or cached.inode != st.st_ino or cached.offset > st.st_size:
                 cached = _ParsedIndex(st.st_ino)
-                self._index_cache[path] = cached
+                _INDEX_CACHE[path] = cached
             if cached.offset < st.st_size:
                 cached.read_more(path)
             return cached.entries
@@ -419,6 +421,11 @@ class TaskStore:
 
     def _locked(self) -> AbstractContextManager[None]:
         return file_lock(self.task_dir / ".active.lock", "the task list")
+
+
+# Index files parsed so far in this process, by path; see TaskStore._read_index.
+_INDEX_CACHE: dict[Path, _ParsedIndex] = {}
+_CACHE_LOCK = threading.Lock()
 
 
 @dataclass
