@@ -95,7 +95,7 @@ def _stop(call: Call) -> object:
         _check_owner(call, call.text("upid"), "Sys.Modify")
     except PermissionDenied:
         raise
-    stop(call.node, call.text("upid"))
+    stop(call.node, call.text("upid"), wait=5)
     return None
 
 
