@@ -1,6 +1,10 @@
 """The node: its data directory, its name and its node-wide settings.
 
-Layout of the data directory (``RESPALDO_HOME``, default ``./data``)::
+A node has one data directory, as Proxmox has ``/etc/pve`` and ``/var/lib/vz``, whichever
+directory a command runs from: ``RESPALDO_HOME`` when set, else ``/var/lib/respaldo`` for
+root, else ``$XDG_DATA_HOME/respaldo`` (``~/.local/share/respaldo``) for another user.
+
+Layout of the data directory::
 
     config/            Proxmox-format configuration (what an admin edits or backs up)
       storage.cfg
@@ -46,7 +50,7 @@ class Node:
 
     @classmethod
     def from_env(cls) -> Node:
-        home = Path(os.environ.get("RESPALDO_HOME", "data")).absolute()
+        home = Path(os.environ.get("RESPALDO_HOME") or default_home()).absolute()
         name = os.environ.get("RESPALDO_NODE") or socket.gethostname().split(".")[0]
         return cls(home, name)
 
@@ -110,6 +114,17 @@ class Node:
         cfg = read_keyvalue(self.node_cfg, sections=False) if exists else KeyValueFile()
         cfg.main.set("accel", accel.value)
         atomic_write_text(self.node_cfg, cfg.format())
+
+
+SYSTEM_HOME = Path("/var/lib/respaldo")
+
+
+def default_home() -> Path:
+    """The node's data directory when ``RESPALDO_HOME`` is not set (see the module's doc)."""
+    if os.geteuid() == 0:
+        return SYSTEM_HOME
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "respaldo"
 
 
 def kvm_usable() -> bool:
