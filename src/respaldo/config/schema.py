@@ -350,13 +350,15 @@ class Schema:
         *,
         partial: bool = False,
         unknown: Callable[[str, object], None] | None = None,
+        requires: bool = True,
     ) -> dict[str, object]:
         """Check every given value; return ``{key: typed value}`` for those given.
 
         Every bad value is collected and raised at once as a ParameterError. A required
         parameter that is missing is an error unless ``partial``. An unknown key is an error,
         unless ``unknown`` is given: then it is called with the key and value instead (to warn,
-        as Proxmox does for an unknown key in ``vzdump.conf``).
+        as Proxmox does for an unknown key in ``vzdump.conf``). ``requires=False`` skips the
+        checks that a parameter's ``requires`` is given too (a config file of defaults).
         """
         result: dict[str, object] = {}
         errors: dict[str, InputError] = {}
@@ -373,7 +375,7 @@ class Schema:
             except InputError as err:
                 errors[key] = err
         for param in self.params:
-            self._check_presence(param, given, result, errors, partial)
+            self._check_presence(param, given, result, errors, partial, requires)
         if errors:
             raise ParameterError(errors)
         return result
@@ -385,10 +387,11 @@ class Schema:
         result: dict[str, object],
         errors: dict[str, InputError],
         partial: bool,
+        requires: bool,
     ) -> None:
         """``requires`` and required parameters: recorded in ``errors``."""
         present = any(param.accepts(key) for key in result)
-        needed = param.requires
+        needed = param.requires if requires else None
         if present and needed and needed not in result and needed not in errors:
             reason = f"needs {needed} too"
             errors.setdefault(param.name, InputError(param.name, given.get(param.name), reason))

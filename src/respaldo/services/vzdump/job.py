@@ -93,6 +93,8 @@ class VzdumpJob:
         clock = time.monotonic()
         result = JobResult(self.node.name, started, 0.0, [])
         self._say(f"starting new backup job: {self.opts.command_line()}")
+        for warning in self.opts.warnings:
+            self.ctx.warn(warning)
         self._set_io_priority()
         try:
             self.hooks("job-init")

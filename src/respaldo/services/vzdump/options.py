@@ -62,6 +62,8 @@ class VzdumpOptions:
     #: Options of Proxmox's schema that this job carries without a field of their own
     #: (``pigz``, ``fleecing``, ``performance``...), as parsed.
     extra: dict[str, object] = field(default_factory=dict)
+    #: What the job logs as warnings when it starts (unknown keys of vzdump.conf).
+    warnings: list[str] = field(default_factory=list)
 
     def command_line(self) -> str:
         """How Proxmox logs the job: ``vzdump 100 101 --mode snapshot --compress zstd ...``."""
@@ -300,7 +302,13 @@ def parse_options(given: Mapping[str, str], defaults: Mapping[str, str]) -> Vzdu
     node_prune = node.pop("prune-backups", None)
     if node_prune is not None and "prune-backups" not in given:
         opts.node_prune_backups = parse_prune_backups(str(node_prune))
-    for key, value in VZDUMP_OPTIONS.parse({**node, **given}, partial=True).items():
+    # vzdump.conf holds defaults: a key there needs no other (notes-template without storage)
+    def unknown(key: str, value: object) -> None:
+        opts.warnings.append(f"vzdump.conf: ignoring unknown option '{key}'")
+
+    typed = VZDUMP_OPTIONS.parse(node, partial=True, requires=False, unknown=unknown)
+    typed.update(VZDUMP_OPTIONS.parse(given, partial=True))
+    for key, value in typed.items():
         _set(opts, key, value)
     if opts.all and opts.vmids:
         raise InputError("vmid", " ".join(map(str, opts.vmids)), "give VMIDs or --all 1, not both")
