@@ -107,6 +107,8 @@ def test_backup_of_a_running_vm(cli: Cli, tmp_path: Path, mode: str, compress: s
     out = cli.run(
         "vzdump",
         "100",
+        "--storage",
+        "local",
         "--mode",
         mode,
         "--compress",
@@ -172,7 +174,17 @@ def test_prune_after_backup_keeps_protected(cli: Cli) -> None:
     names = []
     for n in range(3):
         protected = ["--protected", "1"] if n == 0 else []
-        cli.run("vzdump", "100", "--compress", "zstd", "--prune-backups", "keep-last=1", *protected)
+        cli.run(
+            "vzdump",
+            "100",
+            "--storage",
+            "local",
+            "--compress",
+            "zstd",
+            "--prune-backups",
+            "keep-last=1",
+            *protected,
+        )
         names.append(archives(cli)[-1].name)
         if n < 2:
             wait_for(lambda: _next_second(names[-1]), 2.0, "the next second for a new name")

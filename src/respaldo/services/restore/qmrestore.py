@@ -24,7 +24,7 @@ from respaldo.archive.compress import open_reader
 from respaldo.archive.vma import VmaReader
 from respaldo.config.ids import check_vmid
 from respaldo.config.keyvalue import KeyValueFile, atomic_write_text
-from respaldo.config.schema import Schema, boolean, integer, string
+from respaldo.config.schema import Schema, boolean, integer, register_format, string
 from respaldo.config.stdparams import VMID
 from respaldo.config.vmconfig import VmConfig
 from respaldo.errors import RespaldoError, VMExists, VMLocked, VMStateError
@@ -34,10 +34,18 @@ from respaldo.qemu import process
 from respaldo.services.progress import Progress, Throttle
 from respaldo.services.qmconfig import VmConfigService
 from respaldo.services.restore.config import merge_over_existing, replace_disks, restored_config
-from respaldo.services.restore.plan import RestorePlan, make_plan
+from respaldo.services.restore.plan import RestorePlan, make_plan, parse_map_storage
 from respaldo.services.restore.stream import ArchiveCopy, DeviceTarget
 from respaldo.services.restore.volumes import VolumeTarget, open_target
 from respaldo.tasks.context import MemoryContext, TaskContext
+
+
+def _map_storage(text: str, key: str) -> str:
+    parse_map_storage(text)
+    return text
+
+
+register_format("respaldo-map-storage", _map_storage, "<disk>=<storage>[,...]")
 
 #: ``qmrestore``'s parameters (qemu-server ``PVE/CLI/qmrestore.pm``; the API takes them on
 #: ``POST /nodes/{node}/qemu`` with ``archive``), plus respaldo's ``map-storage`` and ``disks``.
@@ -59,7 +67,7 @@ RESTORE_PARAMS = Schema(
         string(
             "map-storage",
             "Beyond Proxmox: the storage of some disks, <disk>=<storage>[,<disk>=<storage>].",
-            pattern=r"[a-z0-9]+=[a-z][a-z0-9._-]*(,[a-z0-9]+=[a-z][a-z0-9._-]*)*",
+            format="respaldo-map-storage",
         ),
         string(
             "disks",

@@ -302,6 +302,7 @@ def parse_options(given: Mapping[str, str], defaults: Mapping[str, str]) -> Vzdu
     node_prune = node.pop("prune-backups", None)
     if node_prune is not None and "prune-backups" not in given:
         opts.node_prune_backups = parse_prune_backups(str(node_prune))
+
     # vzdump.conf holds defaults: a key there needs no other (notes-template without storage)
     def unknown(key: str, value: object) -> None:
         opts.warnings.append(f"vzdump.conf: ignoring unknown option '{key}'")
