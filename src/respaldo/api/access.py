@@ -1,26 +1,116 @@
-"""``/access``: login, realms, permissions (pve-access-control ``PVE/API2/AccessControl.pm``,
-``PVE/API2/Domains.pm``)."""
+"""``/access``: login, realms, permissions, users, API tokens, groups, roles and ACLs
+(pve-access-control ``PVE/API2/AccessControl.pm``, ``Domains.pm``, ``User.pm``, ``Group.pm``,
+``Role.pm``, ``ACL.pm``).
+
+Parameters are the schemas of :mod:`respaldo.access.params` (shared with ``pveum``); the work
+is done by the services of :mod:`respaldo.access`. Permissions as Proxmox declares them:
+one privilege on one path as a :class:`Perm` path; ``userid-group``, ``userid-param`` and
+``perm-modify`` (and their ``and``/``or``) as check functions over
+:mod:`respaldo.access.checks`; lists filtered by the caller in the services (``who``).
+Creating a ticket and changing a password are refused to API tokens (``allowtoken``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Literal
+
+from respaldo.access import acl, checks, groups, ids, roles, tokens, users
+from respaldo.access import params as p
 from respaldo.api.method import (
     ALL_USERS,
     OPEN,
     ApiMethod,
     Call,
+    Perm,
+    Returns,
     array,
     null,
     obj,
     prop,
 )
 from respaldo.config.schema import Schema, string
+from respaldo.errors import InputError, NotFoundError, PermissionDenied
+
+Check = Callable[[Call], None]
+
+# -- permission checks (``PVE/RPCEnvironment.pm`` exec_api2_perm_check) ---------------------
+
+
+def _userid_group(*privs: str, groups_param: Literal["create", "update"] | None = None) -> Check:
+    """``['userid-group', privs, groups_param => ...]`` on the ``userid`` parameter."""
+
+    def check(call: Call) -> None:
+        checks.check_userid_group(
+            call.access,
+            call.principal,
+            call.text("userid"),
+            privs,
+            groups_param,
+            groups=call.get("groups"),  # type: ignore[arg-type]
+        )
+
+    return check
+
+
+def _userid_param(test: Literal["self", "Realm.AllocateUser"]) -> Check:
+    """``['userid-param', test]`` on the ``userid`` parameter."""
+
+    def check(call: Call) -> None:
+        checks.check_userid_param(call.access, call.principal, call.text("userid"), test)
+
+    return check
+
+
+def _all_of(*tests: Check) -> Check:
+    def check(call: Call) -> None:
+        for test in tests:
+            test(call)
+
+    return check
+
+
+def _any_of(*tests: Check) -> Check:
+    """Proxmox's ``['or', ...]``: the first test that passes lets the call through; a user
+    that does not exist fails a test as a missing privilege does (403)."""
+
+    def check(call: Call) -> None:
+        for test in tests:
+            try:
+                test(call)
+            except (PermissionDenied, NotFoundError):
+                continue
+            return
+        raise PermissionDenied()
+
+    return check
+
+
+def _acl_path(call: Call) -> str:
+    path = ids.normalize_path(call.text("path"))
+    if path is None:
+        raise InputError("path", call.text("path"), "invalid ACL path")
+    return path
+
+
+def _perm_modify(call: Call) -> None:
+    """``['perm-modify', '{path}']``."""
+    checks.check_perm_modify(call.access, call.principal, _acl_path(call))
+
+
+_SELF_OR_USER_MODIFY = Perm(
+    check=_any_of(_userid_param("self"), _userid_group("User.Modify")),
+    description="The user itself, or 'User.Modify' on '/access/groups' or on a group of the user.",
+)
+_GROUP_ALLOCATE = Perm("/access/groups", ("Group.Allocate",))
+_SYS_MODIFY = Perm("/access", ("Sys.Modify",))
+
+# -- login, realms, permissions ----------------------------------------------------------------
 
 
 def _index(call: Call) -> object:
-    return [
-        {"subdir": name}
-        for name in ("users", "groups", "roles", "acl", "domains", "ticket", "permissions")
-    ]
+    subdirs = ("users", "groups", "roles", "acl", "domains", "ticket", "password", "permissions")
+    return [{"subdir": name} for name in subdirs]
 
 
 def _domains(call: Call) -> object:
@@ -40,10 +130,25 @@ def _login(call: Call) -> object:
 
 
 def _permissions(call: Call) -> object:
-    who = call.opt_text("userid") or call.principal.authid
-    if who != call.principal.authid:
+    """A user or token sees its own permissions and those of its tokens; anyone else's
+    need Sys.Audit on /access."""
+    me = call.principal.authid
+    who = call.opt_text("userid") or me
+    owner = who.partition("!")[0] if "!" in who else None
+    if me not in (who, owner):
         call.access.check(call.principal, "/access", ("Sys.Audit",))
     return call.access.permissions_tree(who, call.opt_text("path"))
+
+
+def _password(call: Call) -> object:
+    users.change_password(
+        call.access,
+        call.text("userid"),
+        call.text("password"),
+        who=call.principal,
+        confirmation_password=call.opt_text("confirmation-password"),
+    )
+    return None
 
 
 LOGIN_PARAMS = Schema(
@@ -63,6 +168,188 @@ LOGIN_PARAMS = Schema(
     ),
     "Create or verify authentication ticket.",
 )
+
+# -- users -------------------------------------------------------------------------------------
+
+
+def _list_users(call: Call) -> object:
+    enabled = call.get("enabled")
+    return users.list_users(
+        call.access,
+        enabled=None if enabled is None else bool(enabled),
+        full=call.flag("full"),
+        who=call.principal,
+    )
+
+
+def _add_user(call: Call) -> object:
+    users.add_user(call.access, call.text("userid"), **p.service_options(call.params, "userid"))
+    return None
+
+
+def _get_user(call: Call) -> object:
+    return users.get_user(call.access, call.text("userid"))
+
+
+def _modify_user(call: Call) -> object:
+    users.modify_user(call.access, call.text("userid"), **p.service_options(call.params, "userid"))
+    return None
+
+
+def _delete_user(call: Call) -> object:
+    users.delete_user(call.access, call.text("userid"))
+    return None
+
+
+_TOKEN_INFO = {
+    "expire": prop("integer", "Expiration (seconds since the epoch), 0 for never."),
+    "privsep": prop("integer", "Privilege separation (0/1)."),
+    "comment": prop("string"),
+}
+_USER_FIELDS = {
+    "enable": prop("integer"),
+    "expire": prop("integer"),
+    "firstname": prop("string"),
+    "lastname": prop("string"),
+    "email": prop("string"),
+    "comment": prop("string"),
+    "keys": prop("string"),
+}
+_USER_ROW = obj(
+    userid=prop("string"),
+    **_USER_FIELDS,
+    groups=prop("string", "Comma-separated list of groups (with 'full')."),
+    tokens={**array(obj(tokenid=prop("string"), **_TOKEN_INFO)), "description": "With 'full'."},
+    **{"realm-type": prop("string", "The type of the user's realm.")},
+)
+_USER = obj(
+    **_USER_FIELDS,
+    groups=array(prop("string")),
+    tokens={"type": "object", "additionalProperties": obj(**_TOKEN_INFO)},
+)
+
+# -- API tokens --------------------------------------------------------------------------------
+
+
+def _list_tokens(call: Call) -> object:
+    return tokens.list_tokens(call.access, call.text("userid"))
+
+
+def _get_token(call: Call) -> object:
+    return tokens.get_token(call.access, call.text("userid"), call.text("tokenid"))
+
+
+def _add_token(call: Call) -> object:
+    options = p.service_options(call.params, "userid", "tokenid")
+    return tokens.add_token(call.access, call.text("userid"), call.text("tokenid"), **options)
+
+
+def _modify_token(call: Call) -> object:
+    options = p.service_options(call.params, "userid", "tokenid")
+    return tokens.modify_token(call.access, call.text("userid"), call.text("tokenid"), **options)
+
+
+def _remove_token(call: Call) -> object:
+    tokens.remove_token(call.access, call.text("userid"), call.text("tokenid"))
+    return None
+
+
+_NEW_SECRET = {
+    "value": prop("string", "API token value used for authentication."),
+    "full-tokenid": prop("string", "The full token id (<userid>!<tokenid>)."),
+}
+
+# -- groups, roles, ACLs -----------------------------------------------------------------------
+
+
+def _list_groups(call: Call) -> object:
+    return groups.list_groups(call.access, who=call.principal)
+
+
+def _add_group(call: Call) -> object:
+    groups.add_group(call.access, call.text("groupid"), comment=call.opt_text("comment"))
+    return None
+
+
+def _get_group(call: Call) -> object:
+    return groups.get_group(call.access, call.text("groupid"))
+
+
+def _modify_group(call: Call) -> object:
+    groups.modify_group(call.access, call.text("groupid"), comment=call.opt_text("comment"))
+    return None
+
+
+def _delete_group(call: Call) -> object:
+    groups.delete_group(call.access, call.text("groupid"))
+    return None
+
+
+def _list_roles(call: Call) -> object:
+    return roles.list_roles(call.access)
+
+
+def _add_role(call: Call) -> object:
+    roles.add_role(call.access, call.text("roleid"), **p.service_options(call.params, "roleid"))
+    return None
+
+
+def _get_role(call: Call) -> object:
+    return roles.get_role(call.access, call.text("roleid"))
+
+
+def _modify_role(call: Call) -> object:
+    options = p.service_options(call.params, "roleid")
+    roles.modify_role(call.access, call.text("roleid"), **options)
+    return None
+
+
+def _delete_role(call: Call) -> object:
+    roles.delete_role(call.access, call.text("roleid"))
+    return None
+
+
+def _list_acl(call: Call) -> object:
+    return acl.list_acl(call.access, who=call.principal)
+
+
+def _modify_acl(call: Call) -> object:
+    options = p.service_options(call.params, "path")
+    acl.modify_acl(call.access, _acl_path(call), who=call.principal, **options)
+    return None
+
+
+# -- declarations ------------------------------------------------------------------------------
+
+
+def _method(
+    name: str,
+    http: str,
+    path: str,
+    params: Schema,
+    returns: Returns,
+    handler: Callable[[Call], object],
+    permission: Perm = ALL_USERS,
+    allowtoken: bool = True,
+) -> ApiMethod:
+    """An /access method whose description is its schema's (Proxmox's text)."""
+    return ApiMethod(
+        name,
+        http,
+        path,
+        params.description,
+        params,
+        returns,
+        handler,
+        permission,
+        allowtoken=allowtoken,
+        protected=http != "GET",
+    )
+
+
+_USERS = "/access/users"
+_USER_PATH = "/access/users/{userid}"
+_TOKEN_PATH = "/access/users/{userid}/token/{tokenid}"
 
 METHODS = [
     ApiMethod(
@@ -94,11 +381,10 @@ METHODS = [
         lambda call: None,
         OPEN,
     ),
-    ApiMethod(
+    _method(
         "create_ticket",
         "POST",
         "/access/ticket",
-        LOGIN_PARAMS.description,
         LOGIN_PARAMS,
         obj(
             username=prop("string"),
@@ -111,19 +397,231 @@ METHODS = [
         OPEN,
         allowtoken=False,
     ),
-    ApiMethod(
+    _method(
         "permissions",
         "GET",
         "/access/permissions",
-        "Retrieve effective permissions of given user/token.",
-        Schema(
-            (
-                string("userid", "User ID or full API token ID"),
-                string("path", "Only dump this specific path, not the whole tree."),
-            )
-        ),
+        p.PERMISSIONS,
         {"type": "object", "additionalProperties": {"type": "object"}},
         _permissions,
-        ALL_USERS,
+    ),
+    _method(
+        "change_password",
+        "PUT",
+        "/access/password",
+        p.PASSWORD,
+        null(),
+        _password,
+        Perm(
+            check=_any_of(
+                _userid_param("self"),
+                _all_of(_userid_param("Realm.AllocateUser"), _userid_group("User.Modify")),
+            ),
+            description="Each user may change their own password; another user's needs "
+            "'Realm.AllocateUser' on its realm and 'User.Modify' on one of its groups.",
+        ),
+        allowtoken=False,
+    ),
+    # users
+    _method("users", "GET", _USERS, p.USER_INDEX, array(_USER_ROW), _list_users),
+    _method(
+        "create_user",
+        "POST",
+        _USERS,
+        p.USER_CREATE,
+        null(),
+        _add_user,
+        Perm(
+            check=_all_of(
+                _userid_param("Realm.AllocateUser"),
+                _userid_group("User.Modify", groups_param="create"),
+            ),
+            description="'Realm.AllocateUser' on the user's realm, and 'User.Modify' on every "
+            "group given (on '/access/groups' without groups).",
+        ),
+    ),
+    _method(
+        "read_user",
+        "GET",
+        _USER_PATH,
+        p.USER_READ,
+        _USER,
+        _get_user,
+        Perm(check=_userid_group("User.Modify", "Sys.Audit")),
+    ),
+    _method(
+        "update_user",
+        "PUT",
+        _USER_PATH,
+        p.USER_UPDATE,
+        null(),
+        _modify_user,
+        Perm(check=_userid_group("User.Modify", groups_param="update")),
+    ),
+    _method(
+        "delete_user",
+        "DELETE",
+        _USER_PATH,
+        p.USER_DELETE,
+        null(),
+        _delete_user,
+        Perm(check=_all_of(_userid_param("Realm.AllocateUser"), _userid_group("User.Modify"))),
+    ),
+    # API tokens
+    _method(
+        "token_index",
+        "GET",
+        _USER_PATH + "/token",
+        p.TOKEN_INDEX,
+        array(obj(tokenid=prop("string"), **_TOKEN_INFO)),
+        _list_tokens,
+        _SELF_OR_USER_MODIFY,
+    ),
+    _method(
+        "read_token",
+        "GET",
+        _TOKEN_PATH,
+        p.TOKEN_READ,
+        obj(**_TOKEN_INFO),
+        _get_token,
+        _SELF_OR_USER_MODIFY,
+    ),
+    _method(
+        "generate_token",
+        "POST",
+        _TOKEN_PATH,
+        p.TOKEN_CREATE,
+        obj(info=obj(**_TOKEN_INFO), **_NEW_SECRET),
+        _add_token,
+        _SELF_OR_USER_MODIFY,
+    ),
+    _method(
+        "update_token_info",
+        "PUT",
+        _TOKEN_PATH,
+        p.TOKEN_UPDATE,
+        obj(**_TOKEN_INFO, **_NEW_SECRET),
+        _modify_token,
+        _SELF_OR_USER_MODIFY,
+    ),
+    _method(
+        "remove_token",
+        "DELETE",
+        _TOKEN_PATH,
+        p.TOKEN_DELETE,
+        null(),
+        _remove_token,
+        _SELF_OR_USER_MODIFY,
+    ),
+    # groups
+    _method(
+        "groups",
+        "GET",
+        "/access/groups",
+        p.GROUP_INDEX,
+        array(obj(groupid=prop("string"), comment=prop("string"), users=prop("string"))),
+        _list_groups,
+    ),
+    _method(
+        "create_group",
+        "POST",
+        "/access/groups",
+        p.GROUP_CREATE,
+        null(),
+        _add_group,
+        _GROUP_ALLOCATE,
+    ),
+    _method(
+        "read_group",
+        "GET",
+        "/access/groups/{groupid}",
+        p.GROUP_READ,
+        obj(comment=prop("string"), members=array(prop("string"))),
+        _get_group,
+        Perm("/access/groups", ("Sys.Audit", "Group.Allocate"), any=True),
+    ),
+    _method(
+        "update_group",
+        "PUT",
+        "/access/groups/{groupid}",
+        p.GROUP_UPDATE,
+        null(),
+        _modify_group,
+        _GROUP_ALLOCATE,
+    ),
+    _method(
+        "delete_group",
+        "DELETE",
+        "/access/groups/{groupid}",
+        p.GROUP_DELETE,
+        null(),
+        _delete_group,
+        _GROUP_ALLOCATE,
+    ),
+    # roles
+    _method(
+        "roles",
+        "GET",
+        "/access/roles",
+        p.ROLE_INDEX,
+        array(obj(roleid=prop("string"), privs=prop("string"), special=prop("integer"))),
+        _list_roles,
+    ),
+    _method("create_role", "POST", "/access/roles", p.ROLE_CREATE, null(), _add_role, _SYS_MODIFY),
+    _method(
+        "read_role",
+        "GET",
+        "/access/roles/{roleid}",
+        p.ROLE_READ,
+        {"type": "object", "additionalProperties": {"type": "integer"}},
+        _get_role,
+    ),
+    _method(
+        "update_role",
+        "PUT",
+        "/access/roles/{roleid}",
+        p.ROLE_UPDATE,
+        null(),
+        _modify_role,
+        _SYS_MODIFY,
+    ),
+    _method(
+        "delete_role",
+        "DELETE",
+        "/access/roles/{roleid}",
+        p.ROLE_DELETE,
+        null(),
+        _delete_role,
+        _SYS_MODIFY,
+    ),
+    # ACLs
+    _method(
+        "read_acl",
+        "GET",
+        "/access/acl",
+        p.ACL_READ,
+        array(
+            obj(
+                path=prop("string"),
+                type=prop("string"),
+                ugid=prop("string"),
+                roleid=prop("string"),
+                propagate=prop("integer"),
+            )
+        ),
+        _list_acl,
+    ),
+    _method(
+        "update_acl",
+        "PUT",
+        "/access/acl",
+        p.ACL_UPDATE,
+        null(),
+        _modify_acl,
+        Perm(
+            check=_perm_modify,
+            description="'Permissions.Modify' on the path (or, on a VM, "
+            "storage or pool, the privilege that allocates it).",
+        ),
     ),
 ]
