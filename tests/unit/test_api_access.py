@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from respaldo.access import Access, acl, groups, tokens, users
 
@@ -212,6 +213,18 @@ def test_user_changes_own_password_with_confirmation(base: str, access: Access) 
     assert login.status == 200 and login.data["username"] == "joe@pve"
 
 
+def test_wrong_confirmation_password_changes_nothing(base: str, access: Access) -> None:
+    joe = as_user(base, access, "joe@pve")
+    reply = joe.put(
+        "/access/password",
+        userid="joe@pve",
+        password="joe-new-secret",
+        **{"confirmation-password": "not-joes-password"},
+    )
+    assert reply.status == 401
+    access.authenticate_password("joe@pve", "joe-secret")
+
+
 def test_password_of_another_user_needs_user_modify(base: str, access: Access) -> None:
     joe = as_user(base, access, "joe@pve")
     refused = joe.put(
@@ -326,9 +339,14 @@ def test_acl_update_and_read_as_root(base: str, access: Access) -> None:
     root = as_user(base, access, "root@pam")
     tokenid, _ = token_of(access, "joe@pve", "ci")
     given = root.put(
-        "/access/acl", path="/storage/local", roles="PVEDatastoreUser", users="joe@pve",
-        groups="dev", tokens=tokenid, propagate=0,
-    )  # fmt: skip
+        "/access/acl",
+        path="/storage/local",
+        roles="PVEDatastoreUser",
+        users="joe@pve",
+        groups="dev",
+        tokens=tokenid,
+        propagate=0,
+    )
     assert given.status == 200
     entries = [row for row in root.get("/access/acl").data if row["path"] == "/storage/local"]
     assert sorted((row["type"], row["ugid"]) for row in entries) == [
@@ -393,3 +411,17 @@ def test_permissions_of_self_own_tokens_and_others(base: str, access: Access) ->
     auditor = as_user(base, access, "auditor@pve")
     theirs = auditor.get("/access/permissions", userid="vmadmin@pve", path="/vms/100")
     assert theirs.status == 200 and theirs.data == {"/vms/100": mine["/vms/100"]}
+
+
+def test_openapi_documents_the_access_methods(base: str, access: Access) -> None:
+    document = requests.get(base + "/api2/openapi.json", timeout=30).json()
+    paths = document["paths"]
+    assert set(paths["/api2/json/access/users/{userid}/token/{tokenid}"]) == {
+        "get",
+        "post",
+        "put",
+        "delete",
+    }
+    password = paths["/api2/json/access/password"]["put"]["requestBody"]["content"]
+    schema = password["application/x-www-form-urlencoded"]["schema"]["properties"]["password"]
+    assert (schema["minLength"], schema["maxLength"]) == (8, 64)

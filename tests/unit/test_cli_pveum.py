@@ -60,9 +60,19 @@ def set_stdin(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
 def test_user_add_modify_list_delete(access: Access, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "group", "add", "ops", "--comment", "Operators")[0] == 0
     code, out, err = run(
-        capsys, "user", "add", "joe@pve", "--password", "joe-secret", "--email",
-        "joe@example.com", "--groups", "ops", "--expire", "1900000000",
-    )  # fmt: skip
+        capsys,
+        "user",
+        "add",
+        "joe@pve",
+        "--password",
+        "joe-secret",
+        "--email",
+        "joe@example.com",
+        "--groups",
+        "ops",
+        "--expire",
+        "1900000000",
+    )
     assert (code, out, err) == (0, "", "")
     access.authenticate_password("joe@pve", "joe-secret")
     assert run(capsys, "user", "modify", "joe@pve", "--enable", "0", "--firstname", "Joe")[0] == 0
@@ -83,9 +93,18 @@ def test_user_add_modify_list_delete(access: Access, capsys: pytest.CaptureFixtu
     code, out, _ = run(capsys, "user", "list")
     header, *lines = out.splitlines()
     assert header.split() == [
-        "userid", "comment", "email", "enable", "expire", "firstname", "groups", "keys",
-        "lastname", "realm-type", "tokens",
-    ]  # fmt: skip
+        "userid",
+        "comment",
+        "email",
+        "enable",
+        "expire",
+        "firstname",
+        "groups",
+        "keys",
+        "lastname",
+        "realm-type",
+        "tokens",
+    ]
     assert [line.split()[0] for line in lines] == ["joe@pve", "root@pam"]
     assert run(capsys, "user", "delete", "joe@pve")[0] == 0
     assert "joe@pve" not in access.config().users
@@ -124,8 +143,18 @@ def test_aliases(access: Access, capsys: pytest.CaptureFixture[str]) -> None:
 def test_user_permissions(access: Access, capsys: pytest.CaptureFixture[str]) -> None:
     run(capsys, "user", "add", "joe@pve")
     run(capsys, "acl", "modify", "/vms/100", "--roles", "PVEVMUser", "--users", "joe@pve")
-    run(capsys, "acl", "modify", "/storage", "--roles", "PVEDatastoreUser", "--users",
-        "joe@pve", "--propagate", "0")  # fmt: skip
+    run(
+        capsys,
+        "acl",
+        "modify",
+        "/storage",
+        "--roles",
+        "PVEDatastoreUser",
+        "--users",
+        "joe@pve",
+        "--propagate",
+        "0",
+    )
     perms = run_json(capsys, "user", "permissions", "joe@pve")
     assert perms["/vms/100"]["VM.Backup"] == 1
     assert perms["/storage"] == {"Datastore.AllocateSpace": 0, "Datastore.Audit": 0}
@@ -273,23 +302,52 @@ def test_acl_modify_list_delete(access: Access, capsys: pytest.CaptureFixture[st
     run(capsys, "user", "add", "joe@pve")
     run(capsys, "user", "token", "add", "joe@pve", "ci")
     code, _, _ = run(
-        capsys, "acl", "modify", "/storage/local", "--roles", "PVEDatastoreUser",
-        "--users", "joe@pve", "--tokens", "joe@pve!ci", "--propagate", "0",
-    )  # fmt: skip
+        capsys,
+        "acl",
+        "modify",
+        "/storage/local",
+        "--roles",
+        "PVEDatastoreUser",
+        "--users",
+        "joe@pve",
+        "--tokens",
+        "joe@pve!ci",
+        "--propagate",
+        "0",
+    )
     assert code == 0
     assert run_json(capsys, "acl", "list") == [
-        {"path": "/storage/local", "type": "user", "ugid": "joe@pve",
-         "roleid": "PVEDatastoreUser", "propagate": 0},
-        {"path": "/storage/local", "type": "token", "ugid": "joe@pve!ci",
-         "roleid": "PVEDatastoreUser", "propagate": 0},
-    ]  # fmt: skip
+        {
+            "path": "/storage/local",
+            "type": "user",
+            "ugid": "joe@pve",
+            "roleid": "PVEDatastoreUser",
+            "propagate": 0,
+        },
+        {
+            "path": "/storage/local",
+            "type": "token",
+            "ugid": "joe@pve!ci",
+            "roleid": "PVEDatastoreUser",
+            "propagate": 0,
+        },
+    ]
     code, out, _ = run(capsys, "acl", "list")
     assert out.splitlines()[0].split() == ["path", "roleid", "type", "ugid", "propagate"]
-    run(capsys, "acl", "delete", "/storage/local", "--roles", "PVEDatastoreUser",
-        "--users", "joe@pve")  # fmt: skip
+    run(
+        capsys,
+        "acl",
+        "delete",
+        "/storage/local",
+        "--roles",
+        "PVEDatastoreUser",
+        "--users",
+        "joe@pve",
+    )
     assert [row["ugid"] for row in run_json(capsys, "acl", "list")] == ["joe@pve!ci"]
-    code, _, err = run(capsys, "acl", "modify", "/bad/path", "--roles", "NoAccess", "--users",
-                       "joe@pve")  # fmt: skip
+    code, _, err = run(
+        capsys, "acl", "modify", "/bad/path", "--roles", "NoAccess", "--users", "joe@pve"
+    )
     assert code == 2 and "path" in err
 
 

@@ -13,7 +13,7 @@ Creating a ticket and changing a password are refused to API tokens (``allowtoke
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, cast
 
 from respaldo.access import acl, checks, groups, ids, roles, tokens, users
 from respaldo.access import params as p
@@ -47,7 +47,7 @@ def _userid_group(*privs: str, groups_param: Literal["create", "update"] | None 
             call.text("userid"),
             privs,
             groups_param,
-            groups=call.get("groups"),  # type: ignore[arg-type]
+            groups=cast("str | list[str] | None", call.get("groups")),
         )
 
     return check
