@@ -2,7 +2,9 @@
 
 Each :class:`~respaldo.config.schema.Schema` here is the parameter set of one Proxmox API
 method (pve-access-control ``PVE/API2/User.pm``, ``Group.pm``, ``Role.pm``, ``ACL.pm``,
-``AccessControl.pm``), with Proxmox's names, formats, limits and descriptions; the API
+``AccessControl.pm``), with Proxmox's names, formats, limits and descriptions. An
+:class:`Operation` binds one to the service function that does the work (``CREATE_USER``:
+the schema of ``POST /access/users`` and ``users.add_user``); the API
 (``respaldo.api.access``) and the CLI (``respaldo.cli.pveum``) are both built from them.
 
 Importing this module registers the formats of the access layer's identifiers: ``pve-userid``,
@@ -15,10 +17,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import respaldo.config.formats  # noqa: F401  (registers pve-configid-list)
-from respaldo.access import ids
+from respaldo.access import acl, groups, ids, roles, tokens, users
+from respaldo.access.control import Access
 from respaldo.access.privileges import check_privilege
 from respaldo.config.schema import Schema, boolean, integer, register_format, string
 from respaldo.errors import InputError
@@ -262,7 +266,52 @@ ACL_UPDATE = Schema(
 )
 
 
+# -- operations: a schema and the service that does the work --------------------------------
+
+
 def service_options(params: Mapping[str, object], *drop: str) -> dict[str, Any]:
     """Parsed parameters as the keyword arguments of a service function (``-`` in a name
     becomes ``_``: ``confirmation-password`` -> ``confirmation_password``), less ``drop``."""
     return {key.replace("-", "_"): value for key, value in params.items() if key not in drop}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One API method of /access and its pveum verb: the parameters, and the service function
+    they go to. ``positional`` parameters are passed in that order, the others by name;
+    ``extra`` keywords are the face's own (``who=`` the API caller, ``delete=`` of ``acl
+    delete``)."""
+
+    schema: Schema
+    service: Callable[..., Any]
+    positional: tuple[str, ...] = ()
+
+    def __call__(self, access: Access, params: Mapping[str, object], **extra: Any) -> Any:
+        args = [params[key] for key in self.positional]
+        return self.service(access, *args, **service_options(params, *self.positional), **extra)
+
+
+_U, _T = ("userid",), ("userid", "tokenid")
+LIST_USERS = Operation(USER_INDEX, users.list_users)
+CREATE_USER = Operation(USER_CREATE, users.add_user, _U)
+READ_USER = Operation(USER_READ, users.get_user, _U)
+UPDATE_USER = Operation(USER_UPDATE, users.modify_user, _U)
+DELETE_USER = Operation(USER_DELETE, users.delete_user, _U)
+CHANGE_PASSWORD = Operation(PASSWORD, users.change_password, ("userid", "password"))
+LIST_TOKENS = Operation(TOKEN_INDEX, tokens.list_tokens, _U)
+READ_TOKEN = Operation(TOKEN_READ, tokens.get_token, _T)
+GENERATE_TOKEN = Operation(TOKEN_CREATE, tokens.add_token, _T)
+UPDATE_TOKEN = Operation(TOKEN_UPDATE, tokens.modify_token, _T)
+REMOVE_TOKEN = Operation(TOKEN_DELETE, tokens.remove_token, _T)
+LIST_GROUPS = Operation(GROUP_INDEX, groups.list_groups)
+CREATE_GROUP = Operation(GROUP_CREATE, groups.add_group, ("groupid",))
+READ_GROUP = Operation(GROUP_READ, groups.get_group, ("groupid",))
+UPDATE_GROUP = Operation(GROUP_UPDATE, groups.modify_group, ("groupid",))
+DELETE_GROUP = Operation(GROUP_DELETE, groups.delete_group, ("groupid",))
+LIST_ROLES = Operation(ROLE_INDEX, roles.list_roles)
+CREATE_ROLE = Operation(ROLE_CREATE, roles.add_role, ("roleid",))
+READ_ROLE = Operation(ROLE_READ, roles.get_role, ("roleid",))
+UPDATE_ROLE = Operation(ROLE_UPDATE, roles.modify_role, ("roleid",))
+DELETE_ROLE = Operation(ROLE_DELETE, roles.delete_role, ("roleid",))
+READ_ACL = Operation(ACL_READ, acl.list_acl)
+UPDATE_ACL = Operation(ACL_UPDATE, acl.modify_acl, ("path",))

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal, cast
 
-from respaldo.access import acl, checks, groups, ids, roles, tokens, users
+from respaldo.access import checks, ids
 from respaldo.access import params as p
 from respaldo.api.method import (
     ALL_USERS,
@@ -140,17 +140,6 @@ def _permissions(call: Call) -> object:
     return call.access.permissions_tree(who, call.opt_text("path"))
 
 
-def _password(call: Call) -> object:
-    users.change_password(
-        call.access,
-        call.text("userid"),
-        call.text("password"),
-        who=call.principal,
-        confirmation_password=call.opt_text("confirmation-password"),
-    )
-    return None
-
-
 LOGIN_PARAMS = Schema(
     (
         string("username", "User name", max_length=64, optional=False),
@@ -169,37 +158,7 @@ LOGIN_PARAMS = Schema(
     "Create or verify authentication ticket.",
 )
 
-# -- users -------------------------------------------------------------------------------------
-
-
-def _list_users(call: Call) -> object:
-    enabled = call.get("enabled")
-    return users.list_users(
-        call.access,
-        enabled=None if enabled is None else bool(enabled),
-        full=call.flag("full"),
-        who=call.principal,
-    )
-
-
-def _add_user(call: Call) -> object:
-    users.add_user(call.access, call.text("userid"), **p.service_options(call.params, "userid"))
-    return None
-
-
-def _get_user(call: Call) -> object:
-    return users.get_user(call.access, call.text("userid"))
-
-
-def _modify_user(call: Call) -> object:
-    users.modify_user(call.access, call.text("userid"), **p.service_options(call.params, "userid"))
-    return None
-
-
-def _delete_user(call: Call) -> object:
-    users.delete_user(call.access, call.text("userid"))
-    return None
-
+# -- result shapes -----------------------------------------------------------------------------
 
 _TOKEN_INFO = {
     "expire": prop("integer", "Expiration (seconds since the epoch), 0 for never."),
@@ -228,119 +187,46 @@ _USER = obj(
     tokens={"type": "object", "additionalProperties": obj(**_TOKEN_INFO)},
 )
 
-# -- API tokens --------------------------------------------------------------------------------
-
-
-def _list_tokens(call: Call) -> object:
-    return tokens.list_tokens(call.access, call.text("userid"))
-
-
-def _get_token(call: Call) -> object:
-    return tokens.get_token(call.access, call.text("userid"), call.text("tokenid"))
-
-
-def _add_token(call: Call) -> object:
-    options = p.service_options(call.params, "userid", "tokenid")
-    return tokens.add_token(call.access, call.text("userid"), call.text("tokenid"), **options)
-
-
-def _modify_token(call: Call) -> object:
-    options = p.service_options(call.params, "userid", "tokenid")
-    return tokens.modify_token(call.access, call.text("userid"), call.text("tokenid"), **options)
-
-
-def _remove_token(call: Call) -> object:
-    tokens.remove_token(call.access, call.text("userid"), call.text("tokenid"))
-    return None
-
-
 _NEW_SECRET = {
     "value": prop("string", "API token value used for authentication."),
     "full-tokenid": prop("string", "The full token id (<userid>!<tokenid>)."),
 }
 
-# -- groups, roles, ACLs -----------------------------------------------------------------------
-
-
-def _list_groups(call: Call) -> object:
-    return groups.list_groups(call.access, who=call.principal)
-
-
-def _add_group(call: Call) -> object:
-    groups.add_group(call.access, call.text("groupid"), comment=call.opt_text("comment"))
-    return None
-
-
-def _get_group(call: Call) -> object:
-    return groups.get_group(call.access, call.text("groupid"))
-
-
-def _modify_group(call: Call) -> object:
-    groups.modify_group(call.access, call.text("groupid"), comment=call.opt_text("comment"))
-    return None
-
-
-def _delete_group(call: Call) -> object:
-    groups.delete_group(call.access, call.text("groupid"))
-    return None
-
-
-def _list_roles(call: Call) -> object:
-    return roles.list_roles(call.access)
-
-
-def _add_role(call: Call) -> object:
-    roles.add_role(call.access, call.text("roleid"), **p.service_options(call.params, "roleid"))
-    return None
-
-
-def _get_role(call: Call) -> object:
-    return roles.get_role(call.access, call.text("roleid"))
-
-
-def _modify_role(call: Call) -> object:
-    options = p.service_options(call.params, "roleid")
-    roles.modify_role(call.access, call.text("roleid"), **options)
-    return None
-
-
-def _delete_role(call: Call) -> object:
-    roles.delete_role(call.access, call.text("roleid"))
-    return None
-
-
-def _list_acl(call: Call) -> object:
-    return acl.list_acl(call.access, who=call.principal)
-
-
-def _modify_acl(call: Call) -> object:
-    options = p.service_options(call.params, "path")
-    acl.modify_acl(call.access, _acl_path(call), who=call.principal, **options)
-    return None
-
-
 # -- declarations ------------------------------------------------------------------------------
+
+
+def _run(operation: p.Operation, who: bool) -> Callable[[Call], object]:
+    """The handler of an operation; with ``who``, the service filters by (or checks against)
+    the caller."""
+
+    def handler(call: Call) -> object:
+        extra = {"who": call.principal} if who else {}
+        return operation(call.access, call.params, **extra)
+
+    return handler
 
 
 def _method(
     name: str,
     http: str,
     path: str,
-    params: Schema,
+    operation: p.Operation,
     returns: Returns,
-    handler: Callable[[Call], object],
     permission: Perm = ALL_USERS,
+    *,
+    who: bool = False,
     allowtoken: bool = True,
 ) -> ApiMethod:
-    """An /access method whose description is its schema's (Proxmox's text)."""
+    """An /access method of an operation of :mod:`respaldo.access.params` (its description
+    is the schema's, Proxmox's text)."""
     return ApiMethod(
         name,
         http,
         path,
-        params.description,
-        params,
+        operation.schema.description,
+        operation.schema,
         returns,
-        handler,
+        _run(operation, who),
         permission,
         allowtoken=allowtoken,
         protected=http != "GET",
@@ -381,10 +267,11 @@ METHODS = [
         lambda call: None,
         OPEN,
     ),
-    _method(
+    ApiMethod(
         "create_ticket",
         "POST",
         "/access/ticket",
+        LOGIN_PARAMS.description,
         LOGIN_PARAMS,
         obj(
             username=prop("string"),
@@ -396,11 +283,13 @@ METHODS = [
         _login,
         OPEN,
         allowtoken=False,
+        protected=True,
     ),
-    _method(
+    ApiMethod(
         "permissions",
         "GET",
         "/access/permissions",
+        p.PERMISSIONS.description,
         p.PERMISSIONS,
         {"type": "object", "additionalProperties": {"type": "object"}},
         _permissions,
@@ -409,9 +298,8 @@ METHODS = [
         "change_password",
         "PUT",
         "/access/password",
-        p.PASSWORD,
+        p.CHANGE_PASSWORD,
         null(),
-        _password,
         Perm(
             check=_any_of(
                 _userid_param("self"),
@@ -420,17 +308,17 @@ METHODS = [
             description="Each user may change their own password; another user's needs "
             "'Realm.AllocateUser' on its realm and 'User.Modify' on one of its groups.",
         ),
+        who=True,
         allowtoken=False,
     ),
     # users
-    _method("users", "GET", _USERS, p.USER_INDEX, array(_USER_ROW), _list_users),
+    _method("users", "GET", _USERS, p.LIST_USERS, array(_USER_ROW), who=True),
     _method(
         "create_user",
         "POST",
         _USERS,
-        p.USER_CREATE,
+        p.CREATE_USER,
         null(),
-        _add_user,
         Perm(
             check=_all_of(
                 _userid_param("Realm.AllocateUser"),
@@ -444,27 +332,24 @@ METHODS = [
         "read_user",
         "GET",
         _USER_PATH,
-        p.USER_READ,
+        p.READ_USER,
         _USER,
-        _get_user,
         Perm(check=_userid_group("User.Modify", "Sys.Audit")),
     ),
     _method(
         "update_user",
         "PUT",
         _USER_PATH,
-        p.USER_UPDATE,
+        p.UPDATE_USER,
         null(),
-        _modify_user,
         Perm(check=_userid_group("User.Modify", groups_param="update")),
     ),
     _method(
         "delete_user",
         "DELETE",
         _USER_PATH,
-        p.USER_DELETE,
+        p.DELETE_USER,
         null(),
-        _delete_user,
         Perm(check=_all_of(_userid_param("Realm.AllocateUser"), _userid_group("User.Modify"))),
     ),
     # API tokens
@@ -472,45 +357,40 @@ METHODS = [
         "token_index",
         "GET",
         _USER_PATH + "/token",
-        p.TOKEN_INDEX,
+        p.LIST_TOKENS,
         array(obj(tokenid=prop("string"), **_TOKEN_INFO)),
-        _list_tokens,
         _SELF_OR_USER_MODIFY,
     ),
     _method(
         "read_token",
         "GET",
         _TOKEN_PATH,
-        p.TOKEN_READ,
+        p.READ_TOKEN,
         obj(**_TOKEN_INFO),
-        _get_token,
         _SELF_OR_USER_MODIFY,
     ),
     _method(
         "generate_token",
         "POST",
         _TOKEN_PATH,
-        p.TOKEN_CREATE,
+        p.GENERATE_TOKEN,
         obj(info=obj(**_TOKEN_INFO), **_NEW_SECRET),
-        _add_token,
         _SELF_OR_USER_MODIFY,
     ),
     _method(
         "update_token_info",
         "PUT",
         _TOKEN_PATH,
-        p.TOKEN_UPDATE,
+        p.UPDATE_TOKEN,
         obj(**_TOKEN_INFO, **_NEW_SECRET),
-        _modify_token,
         _SELF_OR_USER_MODIFY,
     ),
     _method(
         "remove_token",
         "DELETE",
         _TOKEN_PATH,
-        p.TOKEN_DELETE,
+        p.REMOVE_TOKEN,
         null(),
-        _remove_token,
         _SELF_OR_USER_MODIFY,
     ),
     # groups
@@ -518,44 +398,40 @@ METHODS = [
         "groups",
         "GET",
         "/access/groups",
-        p.GROUP_INDEX,
+        p.LIST_GROUPS,
         array(obj(groupid=prop("string"), comment=prop("string"), users=prop("string"))),
-        _list_groups,
+        who=True,
     ),
     _method(
         "create_group",
         "POST",
         "/access/groups",
-        p.GROUP_CREATE,
+        p.CREATE_GROUP,
         null(),
-        _add_group,
         _GROUP_ALLOCATE,
     ),
     _method(
         "read_group",
         "GET",
         "/access/groups/{groupid}",
-        p.GROUP_READ,
+        p.READ_GROUP,
         obj(comment=prop("string"), members=array(prop("string"))),
-        _get_group,
         Perm("/access/groups", ("Sys.Audit", "Group.Allocate"), any=True),
     ),
     _method(
         "update_group",
         "PUT",
         "/access/groups/{groupid}",
-        p.GROUP_UPDATE,
+        p.UPDATE_GROUP,
         null(),
-        _modify_group,
         _GROUP_ALLOCATE,
     ),
     _method(
         "delete_group",
         "DELETE",
         "/access/groups/{groupid}",
-        p.GROUP_DELETE,
+        p.DELETE_GROUP,
         null(),
-        _delete_group,
         _GROUP_ALLOCATE,
     ),
     # roles
@@ -563,35 +439,31 @@ METHODS = [
         "roles",
         "GET",
         "/access/roles",
-        p.ROLE_INDEX,
+        p.LIST_ROLES,
         array(obj(roleid=prop("string"), privs=prop("string"), special=prop("integer"))),
-        _list_roles,
     ),
-    _method("create_role", "POST", "/access/roles", p.ROLE_CREATE, null(), _add_role, _SYS_MODIFY),
+    _method("create_role", "POST", "/access/roles", p.CREATE_ROLE, null(), _SYS_MODIFY),
     _method(
         "read_role",
         "GET",
         "/access/roles/{roleid}",
-        p.ROLE_READ,
+        p.READ_ROLE,
         {"type": "object", "additionalProperties": {"type": "integer"}},
-        _get_role,
     ),
     _method(
         "update_role",
         "PUT",
         "/access/roles/{roleid}",
-        p.ROLE_UPDATE,
+        p.UPDATE_ROLE,
         null(),
-        _modify_role,
         _SYS_MODIFY,
     ),
     _method(
         "delete_role",
         "DELETE",
         "/access/roles/{roleid}",
-        p.ROLE_DELETE,
+        p.DELETE_ROLE,
         null(),
-        _delete_role,
         _SYS_MODIFY,
     ),
     # ACLs
@@ -599,7 +471,7 @@ METHODS = [
         "read_acl",
         "GET",
         "/access/acl",
-        p.ACL_READ,
+        p.READ_ACL,
         array(
             obj(
                 path=prop("string"),
@@ -609,19 +481,19 @@ METHODS = [
                 propagate=prop("integer"),
             )
         ),
-        _list_acl,
+        who=True,
     ),
     _method(
         "update_acl",
         "PUT",
         "/access/acl",
-        p.ACL_UPDATE,
+        p.UPDATE_ACL,
         null(),
-        _modify_acl,
         Perm(
             check=_perm_modify,
             description="'Permissions.Modify' on the path (or, on a VM, "
             "storage or pool, the privilege that allocates it).",
         ),
+        who=True,
     ),
 ]

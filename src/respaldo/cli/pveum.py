@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from respaldo.access import Access, acl, groups, roles, tokens, users
+from respaldo.access import Access, acl
 from respaldo.access import params as p
 from respaldo.cli.commands import Command, Runner, add_command
 from respaldo.cli.output import OUTPUT_FORMAT, emit, print_table
@@ -101,6 +101,11 @@ def _object(keys: Sequence[str]) -> Show:
     return show
 
 
+def _nothing(fmt: str, data: None) -> None:
+    """A verb whose result is null, that still takes ``--output-format`` (as Proxmox's
+    ``token delete``)."""
+
+
 def _show_permissions(fmt: str, data: dict[str, dict[str, int]]) -> None:
     """``user permissions``: each path with its privileges, one a line, ``(*)`` marking the
     propagated ones."""
@@ -120,46 +125,18 @@ def _show_permissions(fmt: str, data: dict[str, dict[str, int]]) -> None:
 # -- actions ---------------------------------------------------------------------------------
 
 
-def _opts(params: Params, *drop: str) -> dict[str, Any]:
-    return p.service_options(params, *drop)
+def _do(operation: p.Operation, **extra: Any) -> Action:
+    """An operation as root runs it: no ``who``, nothing filtered."""
+    return lambda access, params: operation(access, params, **extra)
 
 
-def _add_user(access: Access, params: Params) -> None:
-    users.add_user(access, params["userid"], **_opts(params, "userid"))
-
-
-def _modify_user(access: Access, params: Params) -> None:
-    users.modify_user(access, params["userid"], **_opts(params, "userid"))
-
-
-def _list_users(access: Access, params: Params) -> object:
-    return users.list_users(access, enabled=params.get("enabled"), full=bool(params.get("full")))
-
-
-def _user_permissions(access: Access, params: Params) -> object:
+def _permissions(access: Access, params: Params) -> object:
     return access.permissions_tree(params.get("userid", "root@pam"), params.get("path"))
 
 
 def _token_permissions(access: Access, params: Params) -> object:
     tokenid = f"{params['userid']}!{params['tokenid']}"
     return access.permissions_tree(tokenid, params.get("path"))
-
-
-def _add_token(access: Access, params: Params) -> object:
-    options = _opts(params, "userid", "tokenid")
-    return tokens.add_token(access, params["userid"], params["tokenid"], **options)
-
-
-def _modify_token(access: Access, params: Params) -> object:
-    options = _opts(params, "userid", "tokenid")
-    return tokens.modify_token(access, params["userid"], params["tokenid"], **options)
-
-
-def _modify_acl(delete: bool) -> Action:
-    def action(access: Access, params: Params) -> None:
-        acl.modify_acl(access, params["path"], delete=delete, **_opts(params, "path"))
-
-    return action
 
 
 def read_new_password() -> str:
@@ -183,7 +160,7 @@ def _read_password(prompt: str) -> str:
 
 def _passwd(access: Access, params: Params) -> None:
     password = params.get("password") or read_new_password()
-    users.change_password(access, params["userid"], password)
+    p.CHANGE_PASSWORD(access, {**params, "password": password})
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -202,188 +179,91 @@ _USER_COLUMNS = (
     "realm-type",
     "tokens",
 )
-_TOKEN_COLUMNS = ("tokenid", "comment", "expire", "privsep")
+
+
+def _verb(name: str, operation: p.Operation, show: Show | None = None, **extra: Any) -> Command:
+    """``name`` doing ``operation``, its positional parameters Proxmox's ``arg_param``; with
+    ``show``, its result printed and ``--output-format`` taken."""
+    schema = operation.schema.extend(_FMT) if show else operation.schema
+    return Command(
+        name,
+        schema.description,
+        schema,
+        _run(_do(operation, **extra), show),
+        operation.positional,
+    )
 
 
 def _user_commands() -> list[Command]:
-    userid = ("userid",)
     return [
-        Command(
-            "add",
-            "create a new user",
-            p.USER_CREATE,
-            _run(_add_user),
-            userid,
-        ),
-        Command("modify", "update user configuration", p.USER_UPDATE, _run(_modify_user), userid),
-        Command(
-            "delete",
-            "delete a user",
-            p.USER_DELETE,
-            _run(lambda access, params: users.delete_user(access, params["userid"])),
-            userid,
-        ),
-        Command(
-            "list",
-            "user index",
-            p.USER_INDEX.extend(_FMT),
-            _run(_list_users, _rows(_USER_COLUMNS)),
-        ),
+        _verb("add", p.CREATE_USER),
+        _verb("modify", p.UPDATE_USER),
+        _verb("delete", p.DELETE_USER),
+        _verb("list", p.LIST_USERS, _rows(_USER_COLUMNS)),
         Command(
             "permissions",
-            "retrieve effective permissions of a user or token (default: root@pam)",
+            p.PERMISSIONS.description + " (default: root@pam)",
             p.PERMISSIONS.extend(_FMT),
-            _run(_user_permissions, _show_permissions),
-            userid,
+            _run(_permissions, _show_permissions),
+            ("userid",),
         ),
     ]
 
 
 def _token_commands() -> list[Command]:
-    both = ("userid", "tokenid")
-    remove = _run(
-        lambda access, params: tokens.remove_token(access, params["userid"], params["tokenid"])
-    )
     return [
-        Command(
-            "add",
-            "generate a new API token; its secret is shown this once",
-            p.TOKEN_CREATE.extend(_FMT),
-            _run(_add_token, _object(("full-tokenid", "info", "value"))),
-            both,
-        ),
-        Command(
+        _verb("add", p.GENERATE_TOKEN, _object(("full-tokenid", "info", "value"))),
+        _verb(
             "modify",
-            "update an API token (with --regenerate, a new secret is shown this once)",
-            p.TOKEN_UPDATE.extend(_FMT),
-            _run(
-                _modify_token,
-                _object(("comment", "expire", "full-tokenid", "privsep", "value")),
-            ),
-            both,
+            p.UPDATE_TOKEN,
+            _object(("comment", "expire", "full-tokenid", "privsep", "value")),
         ),
-        Command("delete", "remove an API token", p.TOKEN_DELETE.extend(_FMT), remove, both),
-        Command("remove", "remove an API token", p.TOKEN_DELETE.extend(_FMT), remove, both),
-        Command(
-            "list",
-            "list a user's API tokens",
-            p.TOKEN_INDEX.extend(_FMT),
-            _run(
-                lambda access, params: tokens.list_tokens(access, params["userid"]),
-                _rows(_TOKEN_COLUMNS),
-            ),
-            ("userid",),
-        ),
+        _verb("delete", p.REMOVE_TOKEN, _nothing),
+        _verb("remove", p.REMOVE_TOKEN, _nothing),
+        _verb("list", p.LIST_TOKENS, _rows(("tokenid", "comment", "expire", "privsep"))),
         Command(
             "permissions",
-            "retrieve effective permissions of an API token",
+            p.TOKEN_PERMISSIONS.description,
             p.TOKEN_PERMISSIONS.extend(_FMT),
             _run(_token_permissions, _show_permissions),
-            both,
+            ("userid", "tokenid"),
         ),
     ]
 
 
 def _group_commands() -> list[Command]:
-    groupid = ("groupid",)
     return [
-        Command(
-            "add",
-            "create a new group",
-            p.GROUP_CREATE,
-            _run(lambda a, q: groups.add_group(a, q["groupid"], comment=q.get("comment"))),
-            groupid,
-        ),
-        Command(
-            "modify",
-            "update group data",
-            p.GROUP_UPDATE,
-            _run(lambda a, q: groups.modify_group(a, q["groupid"], comment=q.get("comment"))),
-            groupid,
-        ),
-        Command(
-            "delete",
-            "delete a group",
-            p.GROUP_DELETE,
-            _run(lambda a, q: groups.delete_group(a, q["groupid"])),
-            groupid,
-        ),
-        Command(
-            "list",
-            "group index",
-            p.GROUP_INDEX.extend(_FMT),
-            _run(lambda a, q: groups.list_groups(a), _rows(("groupid", "comment", "users"))),
-        ),
+        _verb("add", p.CREATE_GROUP),
+        _verb("modify", p.UPDATE_GROUP),
+        _verb("delete", p.DELETE_GROUP),
+        _verb("list", p.LIST_GROUPS, _rows(("groupid", "comment", "users"))),
     ]
 
 
 def _role_commands() -> list[Command]:
-    roleid = ("roleid",)
     return [
-        Command(
-            "add",
-            "create a new role",
-            p.ROLE_CREATE,
-            _run(lambda a, q: roles.add_role(a, q["roleid"], **_opts(q, "roleid"))),
-            roleid,
-        ),
-        Command(
-            "modify",
-            "update an existing role",
-            p.ROLE_UPDATE,
-            _run(lambda a, q: roles.modify_role(a, q["roleid"], **_opts(q, "roleid"))),
-            roleid,
-        ),
-        Command(
-            "delete",
-            "delete a role",
-            p.ROLE_DELETE,
-            _run(lambda a, q: roles.delete_role(a, q["roleid"])),
-            roleid,
-        ),
-        Command(
-            "list",
-            "role index",
-            p.ROLE_INDEX.extend(_FMT),
-            _run(lambda a, q: roles.list_roles(a), _rows(("roleid", "privs", "special"))),
-        ),
+        _verb("add", p.CREATE_ROLE),
+        _verb("modify", p.UPDATE_ROLE),
+        _verb("delete", p.DELETE_ROLE),
+        _verb("list", p.LIST_ROLES, _rows(("roleid", "privs", "special"))),
     ]
 
 
-_ACL_SET = p.ACL_UPDATE.without("delete")
+#: ``acl modify`` and ``acl delete`` are ``PUT /access/acl`` with ``delete`` fixed.
+_ACL_SET = p.Operation(p.ACL_UPDATE.without("delete"), acl.modify_acl, ("path",))
 
 
 def _acl_commands() -> list[Command]:
     return [
-        Command(
-            "modify",
-            "add permissions: roles on a path for users, groups or tokens",
-            _ACL_SET,
-            _run(_modify_acl(delete=False)),
-            ("path",),
-        ),
-        Command(
-            "delete",
-            "remove permissions: roles on a path of users, groups or tokens",
-            _ACL_SET,
-            _run(_modify_acl(delete=True)),
-            ("path",),
-        ),
-        Command(
-            "list",
-            "access control list",
-            p.ACL_READ.extend(_FMT),
-            _run(
-                lambda a, q: acl.list_acl(a),
-                _rows(("path", "roleid", "type", "ugid", "propagate")),
-            ),
-        ),
+        _verb("modify", _ACL_SET, delete=False),
+        _verb("delete", _ACL_SET, delete=True),
+        _verb("list", p.READ_ACL, _rows(("path", "roleid", "type", "ugid", "propagate"))),
     ]
 
 
 PASSWD = Command(
     "passwd",
-    "change a user's password (read from the terminal, or as two lines of stdin)",
+    "Change user password (read from the terminal, or as two lines of stdin).",
     p.PASSWORD.only("userid", "password").overriding(password={"optional": True}),
     _run(_passwd),
     ("userid",),
@@ -397,10 +277,10 @@ def _group(
     return parser.add_subparsers(dest=f"{name}_verb", required=True, metavar="COMMAND")
 
 
-def _alias(command: Command, name: str) -> Command:
-    return Command(
-        name, f"alias of {command.help}", command.schema, command.run, command.positional
-    )
+def _alias(command: Command, name: str, family: str) -> Command:
+    """Proxmox's ``useradd`` for ``user add`` and the like."""
+    help_text = f"alias of '{family} {command.name}'"
+    return Command(name, help_text, command.schema, command.run, command.positional)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -421,7 +301,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         if family == "user":
             _add_tokens(verbs)
         short = {"add": "add", "modify": "mod", "delete": "del"}
-        aliases += [_alias(c, family + short[c.name]) for c in commands if c.name in short]
+        aliases += [_alias(c, family + short[c.name], family) for c in commands if c.name in short]
     add_command(pveum, PASSWD)
     for command in aliases:
         add_command(pveum, command)
