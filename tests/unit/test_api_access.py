@@ -12,7 +12,7 @@ import requests
 from respaldo.access import Access, acl, groups, tokens, users
 
 from .accesskit import FakePam, make_access
-from .apikit import Client, running_server
+from .apikit import Client, Reply, running_server
 
 
 @pytest.fixture
@@ -195,16 +195,20 @@ def test_a_token_holds_at_most_its_users_privileges_for_tokens(base: str, access
 # -- password --------------------------------------------------------------------------------
 
 
+def change_password(client: Client, userid: str, password: str, confirmation: str) -> Reply:
+    return client.put(
+        "/access/password",
+        userid=userid,
+        password=password,
+        **{"confirmation-password": confirmation},
+    )
+
+
 def test_user_changes_own_password_with_confirmation(base: str, access: Access) -> None:
     joe = as_user(base, access, "joe@pve")
     missing = joe.put("/access/password", userid="joe@pve", password="joe-new-secret")
     assert missing.status == 400 and "confirmation-password" in missing.errors
-    done = joe.put(
-        "/access/password",
-        userid="joe@pve",
-        password="joe-new-secret",
-        **{"confirmation-password": "joe-secret"},
-    )
+    done = change_password(joe, "joe@pve", "joe-new-secret", "joe-secret")
     assert done.status == 200
     access.authenticate_password("joe@pve", "joe-new-secret")
     login = Client(base, access).post(
@@ -215,52 +219,27 @@ def test_user_changes_own_password_with_confirmation(base: str, access: Access) 
 
 def test_wrong_confirmation_password_changes_nothing(base: str, access: Access) -> None:
     joe = as_user(base, access, "joe@pve")
-    reply = joe.put(
-        "/access/password",
-        userid="joe@pve",
-        password="joe-new-secret",
-        **{"confirmation-password": "not-joes-password"},
-    )
+    reply = change_password(joe, "joe@pve", "joe-new-secret", "not-joes-password")
     assert reply.status == 401
     access.authenticate_password("joe@pve", "joe-secret")
 
 
 def test_password_of_another_user_needs_user_modify(base: str, access: Access) -> None:
     joe = as_user(base, access, "joe@pve")
-    refused = joe.put(
-        "/access/password",
-        userid="ann@pve",
-        password="stolen-pass",
-        **{"confirmation-password": "joe-secret"},
-    )
+    refused = change_password(joe, "ann@pve", "stolen-pass", "joe-secret")
     assert refused.status == 403
     access.authenticate_password("ann@pve", "ann-secret")
     boss = as_user(base, access, "boss@pve")
-    done = boss.put(
-        "/access/password",
-        userid="joe@pve",
-        password="set-by-boss",
-        **{"confirmation-password": "boss-secret"},
-    )
+    done = change_password(boss, "joe@pve", "set-by-boss", "boss-secret")
     assert done.status == 200
     access.authenticate_password("joe@pve", "set-by-boss")
-    root_pw = boss.put(
-        "/access/password",
-        userid="root@pam",
-        password="stolen-pass",
-        **{"confirmation-password": "boss-secret"},
-    )
+    root_pw = change_password(boss, "root@pam", "stolen-pass", "boss-secret")
     assert root_pw.status == 403
 
 
 def test_tokens_cannot_change_passwords(base: str, access: Access) -> None:
     client = Client(base, access, token=token_of(access, "joe@pve", "tk", privsep=False))
-    reply = client.put(
-        "/access/password",
-        userid="joe@pve",
-        password="by-a-token",
-        **{"confirmation-password": "joe-secret"},
-    )
+    reply = change_password(client, "joe@pve", "by-a-token", "joe-secret")
     assert reply.status == 403 and "not available with API token" in reply.reason
     access.authenticate_password("joe@pve", "joe-secret")
 
