@@ -200,3 +200,19 @@ class PermissionDenied(RespaldoError):
     def __init__(self, what: str | None = None) -> None:
         super().__init__(f"Permission check failed ({what})" if what else "Permission check failed")
         self.what = what
+
+
+class NotRoot(RespaldoError):
+    """A command that acts as ``root@pam`` (``pveum``, as Proxmox's CLI does) was run by another
+    system user (Proxmox: ``please run as root``)."""
+
+    http_status = 403
+    user_error = True
+
+    def __init__(self, command: str, uid: int) -> None:
+        super().__init__(
+            f"please run as root: '{command}' acts as root@pam, and uid {uid} is not root "
+            "(other users manage users and permissions through the API, with their own login)"
+        )
+        self.command = command
+        self.uid = uid

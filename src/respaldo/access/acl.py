@@ -46,10 +46,6 @@ def _may_modify(access: Access, who: PrincipalLike | None, path: str) -> bool:
     return True
 
 
-def _names(value: str | list[str] | None) -> list[str]:
-    return ids.split_list(value) if isinstance(value, str) else list(value or [])
-
-
 def modify_acl(
     access: Access,
     path: str,
@@ -66,7 +62,7 @@ def modify_acl(
     ``roles`` on ``path`` to users, groups and API tokens. With ``who`` (the caller) lacking
     Permissions.Modify on the path, it may only hand out roles whose privileges it holds
     there itself (propagated, for a propagated entry), and never NoAccess."""
-    members = {"users": _names(users), "groups": _names(groups), "tokens": _names(tokens)}
+    members = {"users": ids.names(users), "groups": ids.names(groups), "tokens": ids.names(tokens)}
     if not any(members.values()):
         raise InputError("users", "", "either 'users', 'groups' or 'tokens' is required")
     normalized = ids.normalize_path(path)
@@ -75,7 +71,7 @@ def modify_acl(
     with access.files.edit() as cfg:
         held = access.view().privileges(authid_of(who), normalized) if who else None
         node = cfg.acl_node(normalized)
-        for role in _names(roles):
+        for role in ids.names(roles):
             _check_role(cfg, role, held, propagate, delete)
             for target in _targets(cfg, node, members):
                 if delete:

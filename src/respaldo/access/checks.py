@@ -47,12 +47,12 @@ def check_userid_group(
     userid: str,
     privs: Iterable[str],
     groups_param: Literal["create", "update"] | None = None,
-    groups: str | None = None,
+    groups: str | list[str] | None = None,
 ) -> None:
     """``['userid-group', privs, groups_param => ...]``: ``who`` holds any of ``privs`` on
     ``/access/groups``, or on a group ``userid`` is in; when ``groups_param`` is given, also on
-    every group in ``groups`` (a list). With ``groups_param='create'`` the user need not exist
-    yet."""
+    every group in ``groups`` (a list, or its text). With ``groups_param='create'`` the user
+    need not exist yet."""
     if _root(who):
         return
     wanted = list(privs)
@@ -63,7 +63,7 @@ def check_userid_group(
         return
     allowed = groups_allowed(access, who, wanted)
     if groups_param:
-        listed = ids.split_list(groups)
+        listed = ids.names(groups)
         if not listed:
             raise PermissionDenied(f"/access/groups, {'|'.join(wanted)}")
         for group in listed:

@@ -164,3 +164,9 @@ def split_list(text: str | None) -> list[str]:
     if "\0" in text:
         return text.split("\0")
     return re.sub(r"[,;]", " ", text).split()
+
+
+def names(value: str | list[str] | None) -> list[str]:
+    """A list parameter as a list: a string is split as :func:`split_list` does, a list (from
+    a parsed ``-list`` format) is taken as it is."""
+    return split_list(value) if isinstance(value, str) else list(value or [])

@@ -12,12 +12,12 @@ A pam user must also be in user.cfg to log in, as in Proxmox (root@pam always is
 
 from __future__ import annotations
 
-import subprocess
 from typing import Protocol
 
 import pam as python_pam
 
-from respaldo.errors import AuthError, CommandError, InputError
+from respaldo.errors import AuthError, InputError
+from respaldo.runner import binary, run_bytes
 
 #: realm -> (type, comment): what ``GET /access/domains`` lists.
 REALMS: dict[str, tuple[str, str]] = {
@@ -52,11 +52,12 @@ class PamAuthenticator(Protocol):
 
 
 class SystemPam:
-    """Real PAM through python-pam; passwords are set with chpasswd(8)."""
+    """Real PAM through python-pam; passwords are set with chpasswd(8) (``RESPALDO_CHPASSWD``
+    names another program)."""
 
-    def __init__(self, service: str = "respaldo", chpasswd: str = "chpasswd") -> None:
+    def __init__(self, service: str = "respaldo", chpasswd: str | None = None) -> None:
         self.service = service
-        self.chpasswd = chpasswd
+        self.chpasswd = chpasswd or binary("chpasswd")
 
     def authenticate(self, user: str, password: str) -> None:
         handle = python_pam.pam()  # one handle per call: a handle serves one thread
@@ -68,14 +69,8 @@ class SystemPam:
             raise AuthError("authentication failure", f"PAM: {handle.reason}")
 
     def set_password(self, user: str, password: str) -> None:
+        """chpasswd reads ``user:password`` lines on its stdin (never in its argv, which
+        others may read); CommandError with its stderr if it fails."""
         if "\n" in user or ":" in user or "\n" in password:
             raise InputError("password", "(hidden)", "may not contain a line break")
-        argv = [self.chpasswd]
-        try:
-            proc = subprocess.run(
-                argv, input=f"{user}:{password}\n".encode(), capture_output=True, check=False
-            )
-        except OSError as err:
-            raise CommandError(argv, 127, f"cannot run {self.chpasswd}: {err}") from err
-        if proc.returncode != 0:
-            raise CommandError(argv, proc.returncode, proc.stderr.decode(errors="replace"))
+        run_bytes([self.chpasswd], timeout=60, data=f"{user}:{password}\n".encode())

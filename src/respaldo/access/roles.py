@@ -16,7 +16,7 @@ from respaldo.errors import ConflictError, InputError, NotFoundError
 
 
 def _privs(privs: str | list[str] | None) -> set[str]:
-    names = ids.split_list(privs) if isinstance(privs, str) else list(privs or [])
+    names = ids.names(privs)
     return set(check_privileges(names))
 
 

@@ -84,7 +84,7 @@ def modify_token(
     comment?}, plus ``value`` and ``full-tokenid`` when ``regenerate`` made a new secret (the
     old one stops working). ``delete`` may name ``comment``."""
     full = ids.join_tokenid(userid, tokenid)
-    to_delete = ids.split_list(delete) if isinstance(delete, str) else list(delete or [])
+    to_delete = ids.names(delete)
     for key in to_delete:
         if key != "comment":
             raise InputError("delete", key, "unknown option (only 'comment' can be deleted)")

@@ -95,7 +95,7 @@ def _check_password(password: str) -> None:
 
 
 def _set_groups(cfg: UserConfig, userid: str, groups: str | list[str] | None) -> None:
-    names = ids.split_list(groups) if isinstance(groups, str) else list(groups or [])
+    names = ids.names(groups)
     for name in names:
         if name not in cfg.groups:
             raise NotFoundError(f"group '{name}' does not exist")

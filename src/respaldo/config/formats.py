@@ -2,8 +2,9 @@
 
 Names and rules as pve-common ``PVE/JSONSchema.pm`` registers them (``pve-vmid``,
 ``pve-vmid-list``, ``pve-storage-id``, ``pve-storage-id-list``, ``pve-configid``,
-``pve-node``, ``disk-size``) and pve-storage ``PVE/Storage.pm`` (``pve-volume-id``,
-``pve-volume-id-or-path``), plus ``prune-backups`` (pve-storage ``PVE/Storage/Plugin.pm``).
+``pve-configid-list``, ``pve-node``, ``disk-size``) and pve-storage ``PVE/Storage.pm``
+(``pve-volume-id``, ``pve-volume-id-or-path``), plus ``prune-backups`` (pve-storage
+``PVE/Storage/Plugin.pm``).
 Importing this module registers them; every schema module imports it.
 """
 
@@ -78,6 +79,10 @@ def config_id(text: str, key: str) -> str:
     return text
 
 
+def config_id_list(text: str, key: str) -> list[str]:
+    return [config_id(part, key) for part in _LIST_SPLIT.split(text.strip()) if part]
+
+
 def node_name(text: str, key: str) -> str:
     if not _NODE.fullmatch(text) or len(text) > 63:
         raise InputError(key, text, "expected a host name (letters, digits, '-')")
@@ -100,6 +105,7 @@ register_format("pve-storage-id-list", storage_id_list, "<storage ID list>")
 register_format("pve-volume-id", volume_id, "<volume ID>")
 register_format("pve-volume-id-or-path", volume_id_or_path, "<volume ID or path>")
 register_format("pve-configid", config_id, "<string>")
+register_format("pve-configid-list", config_id_list, "<string>")
 register_format("pve-node", node_name, "<node name>")
 register_format("disk-size", disk_size, "<size (e.g. 32G)>")
 register_format(

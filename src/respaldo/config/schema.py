@@ -87,6 +87,7 @@ class Param:
     enum: tuple[str, ...] = ()
     minimum: int | float | None = None
     maximum: int | float | None = None
+    min_length: int | None = None
     max_length: int | None = None
     pattern: str | None = None
     default: Value | None = None
@@ -214,6 +215,8 @@ class Param:
         text = str(value)
         if self.max_length is not None and len(text) > self.max_length:
             raise InputError(key, text, f"longer than {self.max_length} characters")
+        if self.min_length is not None and len(text) < self.min_length:
+            raise InputError(key, text, f"shorter than {self.min_length} characters")
         if self.enum and text not in self.enum:
             raise InputError(key, text, f"expected one of {', '.join(self.enum)}")
         if self.pattern is not None and not re.fullmatch(self.pattern, text):
@@ -241,6 +244,8 @@ class Param:
             doc["minimum"] = self.minimum
         if self.maximum is not None:
             doc["maximum"] = self.maximum
+        if self.min_length is not None:
+            doc["minLength"] = self.min_length
         if self.max_length is not None:
             doc["maxLength"] = self.max_length
         if self.pattern is not None:
