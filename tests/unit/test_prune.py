@@ -64,14 +64,14 @@ def test_keep_all_off_with_rules_is_dropped() -> None:
     ("text", "fragment"),
     [
         ("keep-all=1,keep-last=2", "keep-all cannot be set together"),
-        ("keep-last=3,keep-lats=2", "unknown option 'keep-lats'"),
-        ("keep-last=3,keep-last=4", "duplicate option 'keep-last'"),
-        ("keep-last=-1", "keep-last must be a whole number"),
-        ("keep-daily=two", "keep-daily must be a whole number"),
-        ("keep-daily=1.5", "keep-daily must be a whole number"),
-        ("keep-last", "'keep-last' is not key=value"),
-        ("keep-last=", "'keep-last=' is not key=value"),
-        ("keep-all=maybe", "keep-all must be 0 or 1"),
+        ("keep-last=3,keep-lats=2", "unknown key 'keep-lats'"),
+        ("keep-last=3,keep-last=4", "duplicate key 'keep-last'"),
+        ("keep-last=-1", "keep-last: value must have a minimum value of 0"),
+        ("keep-daily=two", "keep-daily: type check ('integer') failed - got 'two'"),
+        ("keep-daily=1.5", "keep-daily: type check ('integer') failed"),
+        ("keep-last", "'keep-last' has no 'key='"),
+        ("keep-last=", "keep-last: type check ('integer') failed - got ''"),
+        ("keep-all=maybe", "keep-all: expected a boolean"),
     ],
 )
 def test_bad_property_strings_name_the_part(text: str, fragment: str) -> None:

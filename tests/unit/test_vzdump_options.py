@@ -51,8 +51,12 @@ def test_compress_1_means_lzo_and_all_with_exclude() -> None:
 @pytest.mark.parametrize(
     ("given", "name", "fragment"),
     [
-        ({"vmid": "100", "mode": "fast"}, "mode", "expected one of snapshot, suspend, stop"),
-        ({"vmid": "100", "zstd": "-1"}, "zstd", "between 0 and 256"),
+        (
+            {"vmid": "100", "mode": "fast"},
+            "mode",
+            "does not have a value in the enumeration 'snapshot, suspend, stop'",
+        ),
+        ({"vmid": "100", "zstd": "-1"}, "zstd", "value must have a minimum value of 0"),
         ({"vmid": "100", "remove": "maybe"}, "remove", "expected a boolean"),
         ({"vmid": "99"}, "vmid", "between 100 and 999999999"),
         ({"vmid": "100", "colour": "red"}, "option", "unknown vzdump option"),

@@ -27,7 +27,6 @@ SYS_MODIFY = ("bwlimit", "ionice", "performance")
 PRIVATE_DEFAULTS = ("mailto", "tmpdir", "dumpdir", "script", "ionice")
 
 VZDUMP_PARAMS = VZDUMP_OPTIONS.extend(
-    string("job-id", "The ID of the backup job (root only).", pattern=r"\S+", max_length=50),
     boolean("stdout", "Write tar to stdout, not to a file (CLI only).", default=False),
 )
 
@@ -44,11 +43,7 @@ def _check_options(call: Call) -> None:
 
 def _vzdump(call: Call) -> object:
     _check_options(call)
-    given = {
-        key: str(value)
-        for key, value in call.raw.items()
-        if key not in ("node", "job-id", "stdout")
-    }
+    given = {key: str(value) for key, value in call.raw.items() if key not in ("node", "stdout")}
     opts = parse_options(given, node_defaults(call.node))
     vmids = resolve_vmids(call.node, opts)
     storage = opts.storage or (None if opts.dumpdir else DEFAULT_STORAGE)

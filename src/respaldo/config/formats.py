@@ -18,12 +18,12 @@ from respaldo.config.ids import (
     parse_volid,
 )
 from respaldo.config.propstring import parse_size
-from respaldo.config.prune import parse_prune_backups
+from respaldo.config.prune import format_prune_backups, parse_prune_backups, prune_json
 from respaldo.config.schema import register_format
 from respaldo.errors import InputError
 
 _LIST_SPLIT = re.compile(r"[,;\s]+")
-_CONFIG_ID = re.compile(r"[a-z][a-z0-9_-]+", re.ASCII)
+_CONFIG_ID = re.compile(r"[a-z][a-z0-9_-]+", re.ASCII | re.IGNORECASE)
 _NODE = re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?", re.ASCII)
 
 
@@ -72,9 +72,12 @@ def volume_id_or_path(text: str, key: str) -> str:
 
 
 def config_id(text: str, key: str) -> str:
+    """pve-common ``pve-configid``: ``[a-z][a-z0-9_-]+``, in any case."""
     if not _CONFIG_ID.fullmatch(text):
         raise InputError(
-            key, text, "expected a lowercase letter, then lowercase letters, digits, '-', '_'"
+            key,
+            text,
+            "invalid configuration ID (a letter, then letters, digits, '-' or '_')",
         )
     return text
 
@@ -99,13 +102,15 @@ def prune_backups(text: str, key: str) -> object:
 
 
 register_format("pve-vmid", vmid, "<integer 100..999999999>")
-register_format("pve-vmid-list", vmid_list, "<string>")
+register_format(
+    "pve-vmid-list", vmid_list, "<string>", print=lambda vmids: ",".join(map(str, vmids))
+)
 register_format("pve-storage-id", storage_id, "<storage ID>")
 register_format("pve-storage-id-list", storage_id_list, "<storage ID list>")
 register_format("pve-volume-id", volume_id, "<volume ID>")
 register_format("pve-volume-id-or-path", volume_id_or_path, "<volume ID or path>")
 register_format("pve-configid", config_id, "<string>")
-register_format("pve-configid-list", config_id_list, "<string>")
+register_format("pve-configid-list", config_id_list, "<string>", print=",".join)
 register_format("pve-node", node_name, "<node name>")
 register_format("disk-size", disk_size, "<size (e.g. 32G)>")
 register_format(
@@ -113,4 +118,6 @@ register_format(
     prune_backups,
     "[keep-all=<1|0>] [,keep-daily=<N>] [,keep-hourly=<N>] [,keep-last=<N>] "
     "[,keep-monthly=<N>] [,keep-weekly=<N>] [,keep-yearly=<N>]",
+    print=format_prune_backups,
+    json=prune_json,
 )

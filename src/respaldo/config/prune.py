@@ -7,10 +7,9 @@ options mean, the marking of backups, lives in :mod:`respaldo.services.prune`.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, fields
 
-from respaldo.config.scalars import parse_boolean
+from respaldo.config.schema import Schema, boolean, integer, parse_property_string
 from respaldo.errors import InputError
 
 #: In the order Proxmox applies them.
@@ -24,7 +23,6 @@ KEEP_RULES = (
 )
 OPTION_NAMES = ("keep-all", *KEEP_RULES)
 _WHAT = "prune-backups"
-_COUNT = re.compile(r"[0-9]+", re.ASCII)
 _KEEP_ALL_CONFLICT = "keep-all cannot be set together with other options"
 
 
@@ -83,32 +81,42 @@ class PruneOptions:
         return PruneOptions(**values)
 
 
+#: The keys of the ``prune-backups`` property string (pve-storage ``prune-backups`` format).
+PRUNE_SCHEMA = Schema(
+    (
+        boolean("keep-all", "Keep all backups. Conflicts with the other options when true."),
+        *(
+            integer(rule, f"Keep the backups of the last N {period}.", minimum=0)
+            for rule, period in zip(
+                KEEP_RULES,
+                ("backups", "hours", "days", "weeks", "months", "years"),
+                strict=True,
+            )
+        ),
+    ),
+    "Retention options.",
+)
+
+
 def parse_prune_backups(text: str) -> PruneOptions:
-    """Parse Proxmox's ``keep-last=3,keep-daily=7``; an empty string means keep all."""
-    values: dict[str, int] = {}
-    for part in text.split(","):
-        if not part.strip():
-            continue
-        key, sep, value = part.partition("=")
-        if not sep or not key or not value:
-            raise InputError(_WHAT, text, f"'{part}' is not key=value")
-        if key not in OPTION_NAMES:
-            valid = ", ".join(OPTION_NAMES)
-            raise InputError(_WHAT, text, f"unknown option '{key}' (valid: {valid})")
-        if key in values:
-            raise InputError(_WHAT, text, f"duplicate option '{key}'")
-        if key == "keep-all":
-            flag = parse_boolean(value)
-            if flag is None:
-                raise InputError(_WHAT, text, f"keep-all must be 0 or 1, not '{value}'")
-            values[key] = int(flag)
-        elif _COUNT.fullmatch(value):
-            values[key] = int(value)
-        else:
-            raise InputError(_WHAT, text, f"{key} must be a whole number >= 0, not '{value}'")
-    if values.get("keep-all") and any(values.get(rule, 0) > 0 for rule in KEEP_RULES):
+    """Parse Proxmox's ``keep-last=3,keep-daily=7``; an empty string means keep all.
+
+    Raises InputError named ``prune-backups`` with the text as its value (``keep-last:
+    value must have a minimum value of 0``, ``unknown key 'keep-lats'``...)."""
+    parsed = parse_property_string(text, _WHAT, PRUNE_SCHEMA)
+    values = {key: int(value) for key, value in parsed.items() if isinstance(value, int)}
+    if values.get("keep-all") and any(values.get(rule, 0) for rule in KEEP_RULES):
         raise InputError(_WHAT, text, _KEEP_ALL_CONFLICT)
     return PruneOptions(**{_attr(key): value for key, value in values.items()}).normalized()
+
+
+def prune_json(options: PruneOptions) -> dict[str, int]:
+    """The options as the API returns them: ``{"keep-last": 3, "keep-daily": 7}``."""
+    return {
+        option: getattr(options, _attr(option))
+        for option in sorted(OPTION_NAMES)
+        if getattr(options, _attr(option)) is not None
+    }
 
 
 def format_prune_backups(options: PruneOptions, *, normalize: bool = True) -> str:

@@ -32,26 +32,40 @@ from respaldo.errors import InputError
 #: A format's parser: the text (and the parameter's name, for its errors) to a typed value;
 #: raises InputError naming the parameter.
 FormatParser = Callable[[str, str], object]
+#: A typed value back to the text Proxmox writes in its files (a property string in its order).
+FormatPrinter = Callable[[Any], str]
+#: A typed value to what the API returns for it (a property string as an object).
+FormatJson = Callable[[Any], object]
 
 
 @dataclass(frozen=True)
 class Format:
-    """A named value format: its parser and a short text for help and documentation."""
+    """A named value format: its parser, a short text for help and documentation, and
+    optionally how a typed value is written back (``print``) and shown by the API
+    (``json``); without them the text as given is kept and shown."""
 
     name: str
     parse: FormatParser
     typetext: str = ""
+    print: FormatPrinter | None = None
+    json: FormatJson | None = None
 
 
 #: Every format known, by name.
 FORMATS: dict[str, Format] = {}
 
 
-def register_format(name: str, parse: FormatParser, typetext: str = "") -> Format:
+def register_format(
+    name: str,
+    parse: FormatParser,
+    typetext: str = "",
+    print: FormatPrinter | None = None,
+    json: FormatJson | None = None,
+) -> Format:
     """Make ``name`` usable as a :attr:`Param.format`; a second registration replaces none."""
     if name in FORMATS:
         raise ValueError(f"format '{name}' is registered already")
-    fmt = Format(name, parse, typetext)
+    fmt = Format(name, parse, typetext, print, json)
     FORMATS[name] = fmt
     return fmt
 
@@ -164,16 +178,12 @@ class Param:
         return flag
 
     def _bounds(self, key: str, value: object, number: float) -> None:
+        """Proxmox's words (pve-common ``PVE/JSONSchema.pm`` ``check_type``)."""
         low, high = self.minimum, self.maximum
-        if (low is not None and number < low) or (high is not None and number > high):
-            if low is not None and high is not None:
-                limit = f"between {low:g} and {high:g}"
-            elif low is not None:
-                limit = f"at least {low:g}"
-            else:
-                limit = f"at most {high:g}"
-            kind = "a whole number" if self.type is ParamType.INTEGER else "a number"
-            raise InputError(key, value, f"expected {kind} {limit}")
+        if low is not None and number < low:
+            raise InputError(key, value, f"value must have a minimum value of {low:g}")
+        if high is not None and number > high:
+            raise InputError(key, value, f"value must have a maximum value of {high:g}")
 
     def _integer(self, key: str, value: object) -> int:
         number: int | None
@@ -184,17 +194,9 @@ class Param:
         else:
             number = parse_integer(value) if isinstance(value, str) else None
         if number is None:
-            raise InputError(key, value, self._integer_reason())
+            raise InputError(key, value, f"type check ('integer') failed - got '{value}'")
         self._bounds(key, value, number)
         return number
-
-    def _integer_reason(self) -> str:
-        low, high = self.minimum, self.maximum
-        if low is not None and high is not None:
-            return f"expected a whole number between {low:g} and {high:g}"
-        if low is not None:
-            return f"expected a whole number at least {low:g}"
-        return "expected a whole number"
 
     def _number(self, key: str, value: object) -> float:
         number: float | None
@@ -205,7 +207,7 @@ class Param:
         else:
             number = parse_number(value) if isinstance(value, str) else None
         if number is None:
-            raise InputError(key, value, "expected a number")
+            raise InputError(key, value, f"type check ('number') failed - got '{value}'")
         self._bounds(key, value, number)
         return number
 
@@ -218,8 +220,13 @@ class Param:
         if self.min_length is not None and len(text) < self.min_length:
             raise InputError(key, text, f"shorter than {self.min_length} characters")
         if self.enum and text not in self.enum:
-            raise InputError(key, text, f"expected one of {', '.join(self.enum)}")
+            choices = ", ".join(self.enum)
+            raise InputError(
+                key, text, f"value does not have a value in the enumeration '{choices}'"
+            )
         if self.pattern is not None and not re.fullmatch(self.pattern, text):
+            if self.typetext:
+                raise InputError(key, text, f"expected {self.typetext} (pattern {self.pattern})")
             raise InputError(key, text, f"does not match the format {self.pattern}")
         if self.format is not None:
             return self._formatted(key, text)
@@ -230,6 +237,36 @@ class Param:
         if fmt is None:
             raise InputError(key, text, f"unknown format '{self.format}' (a respaldo bug)")
         return fmt.parse(text, key)
+
+    # -- writing and showing -----------------------------------------------------------------
+
+    def canonical(self, text: str, key: str | None = None) -> str:
+        """``text`` checked and as Proxmox writes it in a file: a boolean as ``1``/``0``, a
+        number in decimal, a formatted value by its format's printer (a property string in
+        Proxmox's order), anything else as given. Raises InputError as :meth:`parse`."""
+        value = self.parse(text, key)
+        fmt = FORMATS.get(self.format or "")
+        if fmt is not None and fmt.print is not None:
+            return fmt.print(value)
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        if isinstance(value, int | float):
+            return str(value)
+        return text
+
+    def api_value(self, text: str, key: str | None = None) -> object:
+        """``text`` (a file's value) as the API returns it: booleans as ``1``/``0``, numbers
+        as numbers, a property string as an object (its format's ``json``), anything else
+        as the text. Raises InputError as :meth:`parse`."""
+        value = self.parse(text, key)
+        fmt = FORMATS.get(self.format or "")
+        if fmt is not None and fmt.json is not None:
+            return fmt.json(value)
+        if isinstance(value, bool):
+            return int(value)
+        if isinstance(value, int | float):
+            return value
+        return text
 
     # -- documents -------------------------------------------------------------------------
 
@@ -398,8 +435,8 @@ class Schema:
         present = any(param.accepts(key) for key in result)
         needed = param.requires if requires else None
         if present and needed and needed not in result and needed not in errors:
-            reason = f"needs {needed} too"
-            errors.setdefault(param.name, InputError(param.name, given.get(param.name), reason))
+            reason = f"missing property - '{param.name}' requires this property"
+            errors.setdefault(needed, InputError(needed, None, reason))
         required = not partial and not param.optional and not param.indexed
         if required and param.name not in result and param.name not in errors:
             reason = "property is missing and it is not optional"
@@ -443,3 +480,63 @@ def number(name: str, description: str, **kwargs: Any) -> Param:
 
 def boolean(name: str, description: str, **kwargs: Any) -> Param:
     return Param(name, ParamType.BOOLEAN, description, **kwargs)
+
+
+# -- property strings ---------------------------------------------------------------------------
+
+
+def parse_property_string(
+    text: str, key: str, schema: Schema, default_key: str | None = None
+) -> dict[str, object]:
+    """A property string (``keep-last=3,keep-daily=7``; ``1,storage=local`` with a default
+    key) checked against ``schema``: ``{inner key: typed value}`` in the order given.
+
+    As pve-common ``parse_property_string``: empty parts are skipped, a part without ``=``
+    is the default key's value. Every error is an InputError named ``key`` with the whole
+    text as its value and the inner key in the reason (``keep-last: value must have a
+    minimum value of 0``).
+    """
+    result: dict[str, object] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        name, sep, value = part.partition("=")
+        if not sep:
+            if default_key is None:
+                raise InputError(key, text, f"'{part}' has no 'key=' (expected key=value)")
+            name, value = default_key, part
+        param = schema.find(name)
+        if param is None:
+            valid = ", ".join(schema.names())
+            raise InputError(key, text, f"unknown key '{name}' (valid: {valid})")
+        if name in result:
+            raise InputError(key, text, f"duplicate key '{name}'")
+        try:
+            result[name] = param.parse(value, name)
+        except InputError as err:
+            raise InputError(key, text, f"{name}: {err.reason}") from err
+    for param in schema:
+        if not param.optional and param.name not in result:
+            raise InputError(key, text, f"{param.name}: property is missing and it is not optional")
+    return result
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def print_property_string(values: Mapping[str, object], default_key: str | None = None) -> str:
+    """Typed values as pve-common ``print_property_string`` writes them: the default key's
+    value first without ``key=``, then the other keys in alphabetical order."""
+    keys = sorted(values, key=lambda name: (name != default_key, name))
+    return ",".join(
+        _plain(values[name]) if name == default_key else f"{name}={_plain(values[name])}"
+        for name in keys
+    )
+
+
+def property_json(values: Mapping[str, object]) -> dict[str, object]:
+    """Typed property-string values as the API returns them (booleans as ``1``/``0``)."""
+    return {name: int(v) if isinstance(v, bool) else v for name, v in values.items()}

@@ -34,34 +34,37 @@ import re
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import tzinfo
 from pathlib import Path
 
-from respaldo.config.ids import check_storage_id, check_vmid
 from respaldo.config.keyvalue import atomic_write_text
-from respaldo.config.propstring import parse_propstring
+from respaldo.config.schema import (
+    ParameterError,
+    Schema,
+    boolean,
+    register_format,
+    string,
+)
 from respaldo.config.sectionconfig import Section, format_sections, parse_sections
-from respaldo.errors import ConflictError, InputError, RespaldoError
+from respaldo.errors import ConflictError, InputError
 from respaldo.jobs import state
 from respaldo.jobs.calendar import parse_calendar_event
 from respaldo.locks import file_lock
 from respaldo.node import Node
+from respaldo.services.vzdump.options import VZDUMP_OPTIONS
 
 JOB_TYPE = state.JOB_TYPE
 _LOCK_TIMEOUT = 10.0  # seconds
-_TRUE = frozenset({"1", "on", "yes", "true"})
-_FALSE = frozenset({"0", "off", "no", "false"})
-_CONFIGID = re.compile(r"[a-z][a-z0-9_-]+", re.IGNORECASE)
-_NODE = re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?")
 _LIST_SPLIT = re.compile(r"[,;\s]+")
-_STARTTIME = re.compile(r"\d{1,2}:\d{1,2}")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_NOTES_VARIABLES = frozenset({"cluster", "guestname", "node", "vmid"})
 #: The characters pve-common ``encode_text`` leaves as they are: printable ASCII but % and :.
 _COMMENT_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) not in "%:")
+_NOT_IN_SCHEMA = (
+    "property is not defined in schema and the schema does not allow additional properties"
+)
 
 
 class NoSuchJob(InputError):
@@ -78,257 +81,78 @@ class JobExists(ConflictError):
         self.job_id = job_id
 
 
-# -- the options and their checks -----------------------------------------------------------
-
-Check = Callable[[str, str], str]
-ApiValue = Callable[[str], object]
+# -- the options: vzdump's schema and the job properties ------------------------------------
 
 
-@dataclass(frozen=True)
-class Option:
-    """How a job property is checked (and normalised for the file) and shown in the API."""
-
-    check: Check
-    api: ApiValue = str
+def _calendar_event(text: str, key: str) -> str:
+    parse_calendar_event(text, key)
+    return text.strip()
 
 
-def _no_line_feed(name: str, value: str) -> str:
-    if "\n" in value or "\r" in value:
-        raise InputError(name, value, "contains a line feed (a value is one line)")
-    return value
+def _days(text: str, key: str) -> list[str]:
+    """pve-manager ``pve-day-of-week-list``: ``mon,tue`` (commas, semicolons or spaces)."""
+    days = [day for day in _LIST_SPLIT.split(text.strip()) if day]
+    for day in days:
+        if day not in _DAYS:
+            raise InputError(key, text, f"invalid day '{day}' (valid: {', '.join(_DAYS)})")
+    return days
 
 
-def _string(max_length: int | None = None) -> Check:
-    def check(name: str, value: str) -> str:
-        if max_length is not None and len(value) > max_length:
-            raise InputError(name, value, f"longer than {max_length} characters")
-        return _no_line_feed(name, value)
+register_format("pve-calendar-event", _calendar_event, "<calendar event>")
+register_format("pve-day-of-week-list", _days, "<day list>", print=",".join)
 
-    return check
-
-
-def _boolean(name: str, value: str) -> str:
-    lowered = value.strip().lower()
-    if lowered in _TRUE:
-        return "1"
-    if lowered in _FALSE:
-        return "0"
-    raise InputError(name, value, "expected a boolean: 1, on, yes, true or 0, off, no, false")
-
-
-def _integer(minimum: int | None = None, maximum: int | None = None) -> Check:
-    def check(name: str, value: str) -> str:
-        text = value.strip()
-        if not re.fullmatch(r"[+-]?[0-9]+", text, re.ASCII):
-            raise InputError(name, value, "type check ('integer') failed")
-        number = int(text)
-        if minimum is not None and number < minimum:
-            raise InputError(name, value, f"value must have a minimum value of {minimum}")
-        if maximum is not None and number > maximum:
-            raise InputError(name, value, f"value must have a maximum value of {maximum}")
-        return str(number)
-
-    return check
-
-
-def _enum(*choices: str) -> Check:
-    def check(name: str, value: str) -> str:
-        if value not in choices:
-            raise InputError(
-                name,
-                value,
-                f"value does not have a value in the enumeration '{', '.join(choices)}'",
-            )
-        return value
-
-    return check
-
-
-def _vmid_list(name: str, value: str) -> str:
-    vmids = [part for part in _LIST_SPLIT.split(value.strip()) if part]
-    for vmid in vmids:
-        try:
-            check_vmid(vmid)
-        except InputError as err:
-            raise InputError(name, value, f"'{vmid}': {err.reason}") from err
-    return ",".join(vmids)
-
-
-def _storage_id(name: str, value: str) -> str:
-    try:
-        return check_storage_id(value)
-    except InputError as err:
-        raise InputError(name, value, err.reason) from err
-
-
-def _node_name(name: str, value: str) -> str:
-    if not _NODE.fullmatch(value):
-        raise InputError(name, value, "a node name holds letters, digits and inner '-'")
-    return value
-
-
-def _schedule(name: str, value: str) -> str:
-    if len(value) > 128:
-        raise InputError(name, value, "longer than 128 characters")
-    parse_calendar_event(value, name)
-    return value.strip()
-
-
-def _notes_template(name: str, value: str) -> str:
-    """pve-manager ``PVE/VZDump.pm`` ``verify_notes_template``."""
-    _string(1024)(name, value)
-    problems = [
-        f"escape sequence '\\{m.group(1)}' at char {m.start()}"
-        for m in re.finditer(r"\\(.)", value)
-        if m.group(1) not in ("n", "\\")
-    ]
-    problems += [
-        f"variable '{m.group(1)}' at char {m.start(1)}"
-        for m in re.finditer(r"\{\{([^\s{}]+)\}\}", value)
-        if m.group(1) not in _NOTES_VARIABLES
-    ]
-    if problems:
-        raise InputError(name, value, f"found unknown: {', '.join(problems)}")
-    return value
-
-
-def _comment(name: str, value: str) -> str:
-    # Any text: the file holds it encoded (encode_comment), line feeds included.
-    if len(value) > 512:
-        raise InputError(name, value, "longer than 512 characters")
-    return value
-
-
-def _mailto(name: str, value: str) -> str:
-    addresses = [part for part in _LIST_SPLIT.split(value.strip()) if part]
-    if not addresses:
-        raise InputError(name, value, "expected one or more email addresses or user names")
-    return _no_line_feed(name, value)
-
-
-# Property strings: key -> (check, API value); the default key is written without 'key='.
-@dataclass(frozen=True)
-class PropertyString:
-    keys: Mapping[str, Option]
-    default_key: str | None = None
-    verify: Callable[[str, str, dict[str, str]], None] | None = None
-
-    def check(self, name: str, value: str) -> str:
-        """Validate, and print as pve-common ``print_property_string`` does: the default key
-        first without ``key=``, then the other keys in alphabetical order."""
-        parsed = parse_propstring(value, self.default_key, name) if value else {}
-        normal: dict[str, str] = {}
-        for key, text in parsed.items():
-            option = self.keys.get(key)
-            if option is None:
-                raise InputError(
-                    name, value, f"unknown key '{key}' (valid: {', '.join(self.keys)})"
-                )
-            try:
-                normal[key] = option.check(key, text)
-            except InputError as err:
-                raise InputError(name, value, f"{key}: {err.reason}") from err
-        if self.verify is not None:
-            self.verify(name, value, normal)
-        ordered = sorted(normal, key=lambda k: (k != self.default_key, k))
-        return ",".join(normal[k] if k == self.default_key else f"{k}={normal[k]}" for k in ordered)
-
-    def api(self, value: str) -> object:
-        parsed = parse_propstring(value, self.default_key, "property string") if value else {}
-        return {
-            key: self.keys[key].api(text) if key in self.keys else text
-            for key, text in parsed.items()
-        }
-
-    def option(self) -> Option:
-        return Option(self.check, self.api)
-
-
-def _verify_fleecing(name: str, value: str, parsed: dict[str, str]) -> None:
-    if parsed.get("enabled") == "1" and "storage" not in parsed:
-        raise InputError(name, value, "'storage' parameter is required when 'enabled' is set")
-
-
-def _verify_prune(name: str, value: str, parsed: dict[str, str]) -> None:
-    if parsed.get("keep-all") == "1" and any(
-        int(count) > 0 for key, count in parsed.items() if key != "keep-all"
-    ):
-        raise InputError(name, value, "keep-all cannot be set together with other options")
-
-
-BOOLEAN = Option(_boolean, int)
-
-
-def _int_option(minimum: int | None = None, maximum: int | None = None) -> Option:
-    return Option(_integer(minimum, maximum), int)
-
-
-_KEEP = _int_option(0)
-PRUNE_BACKUPS = PropertyString(
-    {
-        "keep-all": BOOLEAN,
-        "keep-last": _KEEP,
-        "keep-hourly": _KEEP,
-        "keep-daily": _KEEP,
-        "keep-weekly": _KEEP,
-        "keep-monthly": _KEEP,
-        "keep-yearly": _KEEP,
-    },
-    verify=_verify_prune,
-)
-FLEECING = PropertyString(
-    {"enabled": BOOLEAN, "storage": Option(_storage_id)},
-    default_key="enabled",
-    verify=_verify_fleecing,
-)
-PERFORMANCE = PropertyString(
-    {"max-workers": _int_option(1, 256), "pbs-entries-max": _int_option(1)}
-)
-
-#: pve-guest-common ``PVE/VZDump/Common.pm`` ``$confdesc``: every vzdump option.
-VZDUMP_OPTIONS: dict[str, Option] = {
-    "vmid": Option(_vmid_list),
-    "node": Option(_node_name),
-    "all": BOOLEAN,
-    "stdexcludes": BOOLEAN,
-    "compress": Option(_enum("0", "1", "gzip", "lzo", "zstd")),
-    "pigz": _int_option(),
-    "zstd": _int_option(),
-    "quiet": BOOLEAN,
-    "mode": Option(_enum("snapshot", "suspend", "stop")),
-    "exclude": Option(_vmid_list),
-    "exclude-path": Option(_string(), lambda v: v.split("\n")),
-    "mailto": Option(_mailto),
-    "mailnotification": Option(_enum("always", "failure")),
-    "notification-mode": Option(_enum("auto", "legacy-sendmail", "notification-system")),
-    "tmpdir": Option(_string()),
-    "dumpdir": Option(_string()),
-    "script": Option(_string()),
-    "storage": Option(_storage_id),
-    "stop": BOOLEAN,
-    "bwlimit": _int_option(0),
-    "ionice": _int_option(0, 8),
-    "performance": PERFORMANCE.option(),
-    "fleecing": FLEECING.option(),
-    "lockwait": _int_option(0),
-    "stopwait": _int_option(0),
-    "prune-backups": PRUNE_BACKUPS.option(),
-    "remove": BOOLEAN,
-    "pool": Option(_string()),
-    "notes-template": Option(_notes_template),
-    "protected": BOOLEAN,
-    "pbs-change-detection-mode": Option(_enum("legacy", "data", "metadata")),
-}
 #: pve-common ``PVE/Job/Registry.pm``: the properties every job has.
-JOB_PROPERTIES: dict[str, Option] = {
-    "schedule": Option(_schedule),
-    "enabled": BOOLEAN,
-    "comment": Option(_comment),
-    "repeat-missed": BOOLEAN,
-}
-OPTIONS = {**JOB_PROPERTIES, **VZDUMP_OPTIONS}
-#: Options that need ``storage`` (``requires => 'storage'`` in the schema).
-_NEEDS_STORAGE = ("notes-template", "protected")
+JOB_PROPERTIES = Schema(
+    (
+        string(
+            "schedule",
+            "Backup schedule. The format is a subset of `systemd` calendar events.",
+            format="pve-calendar-event",
+            max_length=128,
+        ),
+        boolean("enabled", "Enable or disable the job.", default=True),
+        string("comment", "Description for the Job.", max_length=512),
+        boolean(
+            "repeat-missed",
+            "If true, the job will be run as soon as possible if it was missed while the "
+            "scheduler was not running.",
+            default=False,
+        ),
+    )
+)
+#: What a ``vzdump`` section of jobs.cfg may hold: every vzdump option and the job properties.
+JOB_OPTIONS = VZDUMP_OPTIONS.extend(*JOB_PROPERTIES, description="A vzdump backup job.")
+JOB_ID = string("id", "The job ID.", format="pve-configid", max_length=50, optional=False)
+#: The deprecated ``starttime`` and ``dow`` that POST/PUT /cluster/backup turn into a schedule.
+SCHEDULE_PARTS = (
+    string(
+        "starttime",
+        "Deprecated: Use 'schedule' instead. Job Start time.",
+        pattern=r"\d{1,2}:\d{1,2}",
+        typetext="HH:MM",
+        deprecated=True,
+    ),
+    string(
+        "dow",
+        "Deprecated: Use 'schedule' instead. Day of week selection.",
+        format="pve-day-of-week-list",
+        requires="starttime",
+        deprecated=True,
+    ),
+)
+#: ``POST /cluster/backup`` (pve-manager ``PVE/API2/Backup.pm`` ``create_job``).
+CREATE_PARAMS = JOB_OPTIONS.extend(
+    replace(JOB_ID, optional=True, description="Job ID (will be autogenerated)."),
+    *SCHEDULE_PARTS,
+    description="Create new vzdump backup job.",
+)
+#: ``PUT /cluster/backup/{id}`` (``update_job``).
+UPDATE_PARAMS = JOB_OPTIONS.extend(
+    JOB_ID,
+    *SCHEDULE_PARTS,
+    string("delete", "A list of settings you want to delete.", format="pve-configid-list"),
+    description="Update vzdump backup job definition.",
+)
 #: What ``delete`` may name besides the vzdump options (PVE/API2/Backup.pm ``update_job``).
 _DELETABLE = frozenset({"comment", "repeat-missed"})
 
@@ -393,15 +217,17 @@ class Job:
         decoded."""
         view: dict[str, object] = {"id": self.id, "type": JOB_TYPE, "enabled": 1}
         for key, value in self.properties.items():
-            option = OPTIONS.get(key)
+            param = JOB_OPTIONS.find(key)
             if key == "comment":
                 view[key] = decode_comment(value)
-            elif option is None:
+            elif key == "exclude-path":
+                view[key] = value.split("\n")
+            elif param is None:
                 view[key] = value
             else:
                 try:
-                    view[key] = option.api(value)
-                except (ValueError, RespaldoError):
+                    view[key] = param.api_value(value, key)
+                except InputError:
                     view[key] = value  # a hand-edited value: shown as the file has it
         return view
 
@@ -415,15 +241,7 @@ def auto_job_id() -> str:
 
 def check_job_id(job_id: str) -> str:
     """pve-configid (``[a-z][a-z0-9_-]+``, any case), at most 50 characters (pve-backup-jobid)."""
-    if not _CONFIGID.fullmatch(job_id):
-        raise InputError(
-            "id",
-            job_id,
-            "invalid configuration ID (a letter, then letters, digits, '-' or '_')",
-        )
-    if len(job_id) > 50:
-        raise InputError("id", job_id, "longer than 50 characters")
-    return job_id
+    return str(JOB_ID.parse(job_id))
 
 
 # -- the file ---------------------------------------------------------------------------------
@@ -478,31 +296,44 @@ def _canonical(properties: Mapping[str, str]) -> dict[str, str]:
 # -- checks of a request --------------------------------------------------------------------
 
 
-def _check_params(params: Mapping[str, str | Sequence[str]]) -> dict[str, str]:
-    """Each given option checked and in its file form; ``starttime``/``dow`` kept aside."""
+def _no_line_feed(name: str, value: str) -> str:
+    if "\n" in value or "\r" in value:
+        raise InputError(name, value, "contains a line feed (a value is one line)")
+    return value
+
+
+def _check_params(
+    params: Mapping[str, str | Sequence[str]], schema: Schema = JOB_OPTIONS
+) -> dict[str, str]:
+    """Each given option checked by ``schema`` and in its file form (:meth:`Param.canonical`);
+    ``comment`` encoded. Raises ParameterError naming every bad one."""
     checked: dict[str, str] = {}
+    errors: dict[str, InputError] = {}
     for key, raw in params.items():
-        if key == "exclude-path":
-            paths = [raw] if isinstance(raw, str) else list(raw)
-            checked[key] = "\n".join(_no_line_feed(key, p) for p in paths if p)
-            continue
-        if not isinstance(raw, str):
-            raise InputError(key, raw, "expected a single value")
-        if key in ("starttime", "dow"):
-            checked[key] = raw
-            continue
-        option = OPTIONS.get(key)
-        if option is None:
-            raise InputError(
-                key,
-                raw,
-                "property is not defined in schema and the schema does not allow "
-                "additional properties",
-            )
-        checked[key] = option.check(key, raw)
+        try:
+            checked[key] = _check_one(schema, key, raw)
+        except InputError as err:
+            errors[key] = err
+    if errors:
+        raise ParameterError(errors)
     if "comment" in checked:
         checked["comment"] = encode_comment(checked["comment"])
     return checked
+
+
+def _check_one(schema: Schema, key: str, raw: str | Sequence[str]) -> str:
+    param = schema.find(key)
+    if param is None:
+        raise InputError(key, raw, _NOT_IN_SCHEMA)
+    if key == "exclude-path":  # an array: one line per path in the file
+        paths = [raw] if isinstance(raw, str) else list(raw)
+        return "\n".join(_no_line_feed(key, path) for path in paths if path)
+    if not isinstance(raw, str):
+        raise InputError(key, raw, "expected a single value")
+    text = param.canonical(raw, key)
+    if key != "comment":  # any text: the file holds it encoded
+        _no_line_feed(key, raw)
+    return text
 
 
 def _schedule_from_starttime(params: dict[str, str], required: bool) -> None:
@@ -522,15 +353,10 @@ def _schedule_from_starttime(params: dict[str, str], required: bool) -> None:
         if required:
             raise InputError("schedule", "", "neither 'starttime' nor 'schedule' were set")
         return
-    if not _STARTTIME.fullmatch(starttime):
-        raise InputError("starttime", starttime, "expected HH:MM")
-    days = [d for d in _LIST_SPLIT.split((dow or "").strip()) if d]
-    for day in days:
-        if day not in _DAYS:
-            raise InputError("dow", dow, f"invalid day '{day}' (valid: {', '.join(_DAYS)})")
-    every_day = not days or ",".join(days) == ",".join(_DAYS)
+    days = [d for d in (dow or "").split(",") if d]  # checked and joined by _check_params
+    every_day = not days or days == list(_DAYS)
     schedule = starttime if every_day else f"{','.join(days)} {starttime}"
-    params["schedule"] = _schedule("schedule", schedule)
+    params["schedule"] = JOB_OPTIONS.get("schedule").canonical(schedule, "schedule")
 
 
 def _verify(job: dict[str, str]) -> None:
@@ -544,9 +370,10 @@ def _verify(job: dict[str, str]) -> None:
     selected = any(job.get(key) not in (None, "", "0") for key in ("all", "stop", "pool"))
     if not selected and not job.get("vmid"):
         raise InputError("vmid", "", "property is missing (give 'vmid', 'all' or 'pool')")
-    for key in _NEEDS_STORAGE:
-        if key in job and "storage" not in job:
-            raise InputError("storage", "", f"missing property - '{key}' requires this property")
+    for param in JOB_OPTIONS:
+        if param.requires and param.name in job and param.requires not in job:
+            reason = f"missing property - '{param.name}' requires this property"
+            raise InputError(param.requires, "", reason)
 
 
 def _select(job: dict[str, str], given: Mapping[str, str]) -> None:
@@ -630,7 +457,7 @@ def create_job(
     if raw_id is not None and not isinstance(raw_id, str):
         raise InputError("id", raw_id, "expected a single value")
     job_id = check_job_id(raw_id) if raw_id else auto_job_id()
-    job = _check_params(given)
+    job = _check_params(given, JOB_OPTIONS.extend(*SCHEDULE_PARTS))
     _schedule_from_starttime(job, required=True)
     job.setdefault("enabled", "1")
     _verify(job)
@@ -659,7 +486,7 @@ def update_job(
     Raises NoSuchJob, InputError (``no options specified``; an unknown option to delete; a
     bad value; a job left with no selection).
     """
-    given = _check_params(params)
+    given = _check_params(params, JOB_OPTIONS.extend(*SCHEDULE_PARTS))
     deleted = _split_delete(delete)
     if not given and not deleted:
         raise InputError("delete", "", "no options specified")

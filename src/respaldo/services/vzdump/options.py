@@ -9,17 +9,25 @@ them into one typed ``VzdumpOptions`` and names every bad value.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import respaldo.config.formats  # noqa: F401  (registers the basic formats)
 from respaldo.archive.compress import Compression, parse_compress
-from respaldo.config.ids import check_storage_id
 from respaldo.config.keyvalue import read_keyvalue
-from respaldo.config.propstring import parse_propstring
 from respaldo.config.prune import PruneOptions, parse_prune_backups
-from respaldo.config.schema import Schema, boolean, integer, register_format, string
+from respaldo.config.schema import (
+    Schema,
+    boolean,
+    integer,
+    parse_property_string,
+    print_property_string,
+    property_json,
+    register_format,
+    string,
+)
 from respaldo.errors import InputError
 from respaldo.node import Node
 from respaldo.notify.mail import parse_mailto
@@ -59,6 +67,9 @@ class VzdumpOptions:
     notes_template: str | None = None
     mailto: list[str] = field(default_factory=list)
     mailnotification: MailNotification = MailNotification.ALWAYS
+    notification_mode: str = "auto"
+    #: The backup job this run belongs to (the scheduler's runs; ``job-id``).
+    job_id: str | None = None
     #: Options of Proxmox's schema that this job carries without a field of their own
     #: (``pigz``, ``fleecing``, ``performance``...), as parsed.
     extra: dict[str, object] = field(default_factory=dict)
@@ -86,39 +97,88 @@ def _mailto(text: str, key: str) -> list[str]:
     return parse_mailto(text)
 
 
+#: ``backup-fleecing`` (pve-guest-common ``PVE/VZDump/Common.pm``).
+FLEECING = Schema(
+    (
+        boolean("enabled", "Enable backup fleecing.", default=False),
+        string(
+            "storage",
+            "Use this storage for the fleecing images.",
+            format="pve-storage-id",
+        ),
+    )
+)
+#: ``backup-performance``.
+PERFORMANCE = Schema(
+    (
+        integer(
+            "max-workers",
+            "Applies to VMs. Allow up to this many IO workers at the same time.",
+            minimum=1,
+            maximum=256,
+            default=16,
+        ),
+        integer(
+            "pbs-entries-max",
+            "Applies to container backups sent to PBS.",
+            minimum=1,
+            default=1048576,
+        ),
+    )
+)
+_NOTES_VARIABLES = frozenset({"cluster", "guestname", "node", "vmid"})
+
+
 def _fleecing(text: str, key: str) -> dict[str, object]:
-    """``[enabled=]<bool>[,storage=<storage id>]`` (pve-guest-common, ``backup-fleecing``)."""
-    props = parse_propstring(text, "enabled", key)
-    unknown = set(props) - {"enabled", "storage"}
-    if unknown:
-        raise InputError(key, text, f"unknown key {sorted(unknown)[0]!r} (valid: enabled, storage)")
-    result: dict[str, object] = {"enabled": _FLAG.parse(props.get("enabled", "0"), key)}
-    if "storage" in props:
-        result["storage"] = check_storage_id(props["storage"])
-    return result
+    """``[enabled=]<bool>[,storage=<storage id>]``; a storage is needed when enabled."""
+    values = parse_property_string(text, key, FLEECING, default_key="enabled")
+    if values.get("enabled") and "storage" not in values:
+        raise InputError(key, text, "'storage' parameter is required when 'enabled' is set")
+    return values
 
 
-def _performance(text: str, key: str) -> dict[str, int]:
-    """``max-workers=<1-256>,pbs-entries-max=<n>`` (``backup-performance``)."""
-    limits = {"max-workers": (1, 256), "pbs-entries-max": (1, None)}
-    result: dict[str, int] = {}
-    for name, value in parse_propstring(text, None, key).items():
-        if name not in limits:
-            raise InputError(key, text, f"unknown key {name!r} (valid: {', '.join(limits)})")
-        low, high = limits[name]
-        parsed = integer(name, "", minimum=low, maximum=high).parse(value)
-        assert isinstance(parsed, int)
-        result[name] = parsed
-    return result
+def _performance(text: str, key: str) -> dict[str, object]:
+    """``max-workers=<1-256>,pbs-entries-max=<n>``."""
+    return parse_property_string(text, key, PERFORMANCE)
 
 
-_FLAG = boolean("enabled", "")
+def _notes_template(text: str, key: str) -> str:
+    """pve-manager ``PVE/VZDump.pm`` ``verify_notes_template``: only the escapes ``\\n``
+    and ``\\\\``, only the variables {{cluster}}, {{guestname}}, {{node}}, {{vmid}}."""
+    if "\n" in text or "\r" in text:
+        raise InputError(key, text, "contains a line feed (a template is one line)")
+    problems = [
+        f"escape sequence '\\{m.group(1)}' at char {m.start()}"
+        for m in re.finditer(r"\\(.)", text)
+        if m.group(1) not in ("n", "\\")
+    ]
+    problems += [
+        f"variable '{m.group(1)}' at char {m.start(1)}"
+        for m in re.finditer(r"\{\{([^\s{}]+)\}\}", text)
+        if m.group(1) not in _NOTES_VARIABLES
+    ]
+    if problems:
+        raise InputError(key, text, f"found unknown: {', '.join(problems)}")
+    return text
+
+
 register_format("vzdump-compress", _compress, "<0 | 1 | gzip | lzo | zstd>")
 register_format("email-or-username-list", _mailto, "<email or user list>")
-register_format("backup-fleecing", _fleecing, "[[enabled=]<1|0>] [,storage=<storage ID>]")
 register_format(
-    "backup-performance", _performance, "[max-workers=<integer>] [,pbs-entries-max=<integer>]"
+    "backup-fleecing",
+    _fleecing,
+    "[[enabled=]<1|0>] [,storage=<storage ID>]",
+    print=lambda values: print_property_string(values, "enabled"),
+    json=property_json,
 )
+register_format(
+    "backup-performance",
+    _performance,
+    "[max-workers=<integer>] [,pbs-entries-max=<integer>]",
+    print=print_property_string,
+    json=property_json,
+)
+register_format("vzdump-notes-template", _notes_template, "<string>")
 
 #: vzdump's options, as pve-guest-common ``PVE/VZDump/Common.pm`` declares them (its
 #: ``confdesc``): what ``respaldo vzdump`` takes, what ``vzdump.conf`` may hold, what
@@ -237,6 +297,7 @@ VZDUMP_OPTIONS = Schema(
             "Template string for generating notes for the backup(s). Variables: "
             "{{cluster}}, {{guestname}}, {{node}}, {{vmid}}. A single line; newline and "
             "backslash escaped as '\\n' and '\\\\'.",
+            format="vzdump-notes-template",
             max_length=1024,
             requires="storage",
         ),
@@ -250,6 +311,14 @@ VZDUMP_OPTIONS = Schema(
             "pbs-change-detection-mode",
             "PBS mode used to detect file changes (containers to PBS only).",
             enum=("legacy", "data", "metadata"),
+        ),
+        string(
+            "job-id",
+            "The ID of the backup job: the notification's 'job-id' field. Only root@pam can "
+            "set it.",
+            format="pve-configid",
+            max_length=50,
+            root_only=True,
         ),
     ),
     description="Create backup.",
