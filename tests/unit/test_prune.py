@@ -393,8 +393,22 @@ def test_prune_store(tmp_path: Path) -> None:
         assert [r.mark for r in results] == ["keep"] * 3 + ["remove"] * 3 + ["protected"]
         assert all(r.vmid == 100 and r.type == "qemu" for r in results)
         assert results[0] == PruneResult(
-            f"local:backup/{names[6]}", store.get(names[6]).ctime, "keep", 100, "qemu"
+            f"local:backup/{names[6]}",
+            store.get(names[6]).ctime,
+            "keep",
+            100,
+            "qemu",
+            "keep-last: 1",
         )
+        assert [r.reason for r in results] == [
+            "keep-last: 1",
+            "keep-last: 2",
+            "keep-daily: 1",
+            None,
+            None,
+            None,
+            "protected",
+        ]
         assert len(store.list(100)) == 9 - 1  # nothing removed by the dry run
 
         logged: list[str] = []

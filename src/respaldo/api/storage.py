@@ -23,7 +23,6 @@ from respaldo.config.schema import Schema, boolean, integer, string
 from respaldo.config.stdparams import NODE, STORAGE
 from respaldo.errors import InputError, PermissionDenied
 from respaldo.services import pvesm
-from respaldo.services.prune import prune
 from respaldo.services.pvesm import StorageManager
 from respaldo.storage.backups import parse_backup_name
 
@@ -192,23 +191,22 @@ def _check_prune(call: Call) -> None:
 
 
 def _prune_preview(call: Call) -> object:
-    store = StorageManager(call.node).backup_store(call.text("storage"))
+    manager = StorageManager(call.node)
     options = parse_prune_backups(_prune_options(call))
     wanted = cast("int | None", call.get("vmid"))
     kind = call.opt_text("type") or "qemu"
-    guests = sorted({i.vmid for i in store.list(wanted) if i.standard and i.vmid is not None})
     rows: list[dict[str, object]] = []
-    for vmid in guests:
-        for result in prune(store, vmid, options, dry_run=True, subtype=kind):
-            rows.append(
-                {
-                    "volid": result.volid,
-                    "ctime": result.ctime,
-                    "mark": result.mark,
-                    "type": result.type,
-                    "vmid": result.vmid,
-                }
-            )
+    for result in manager.prune_preview(call.text("storage"), options, wanted, kind):
+        row: dict[str, object] = {
+            "volid": result.volid,
+            "ctime": result.ctime,
+            "mark": result.mark,
+            "type": result.type,
+            "vmid": result.vmid,
+        }
+        if result.reason is not None:
+            row["reason"] = result.reason  # respaldo's: the rule that kept it
+        rows.append(row)
     return rows
 
 
@@ -411,6 +409,7 @@ METHODS = [
                 mark=prop("string"),
                 type=prop("string"),
                 vmid=prop("integer"),
+                reason=prop("string", "The rule that keeps it ('keep-daily: 2'), 'protected'."),
             )
         ),
         _prune_preview,

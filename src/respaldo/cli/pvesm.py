@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from dataclasses import asdict
 from typing import cast
 
 from respaldo.cli.commands import Command, register_commands
 from respaldo.cli.output import OUTPUT_FORMAT, emit, print_table
+from respaldo.config.prune import PRUNE_SCHEMA, format_prune_backups
+from respaldo.config.schema import print_property_string
 from respaldo.node import Node
 from respaldo.services import pvesm
 from respaldo.services.pvesm import StorageManager
+from respaldo.services.taskwork import ENTRY
+from respaldo.tasks.worker import run_foreground
 
 KIB = 1024
 
@@ -73,8 +78,45 @@ def cmd_list(params: dict[str, object], node: Node) -> None:
 
 def cmd_add(params: dict[str, object], node: Node) -> None:
     StorageManager(node).add_dir(
-        str(params["storage"]), str(params["path"]), _opt(params, "content")
+        str(params["storage"]),
+        str(params["path"]),
+        _opt(params, "content"),
+        _opt(params, "prune-backups"),
     )
+
+
+def cmd_prune_backups(params: dict[str, object], node: Node) -> None:
+    """``pvesm prune-backups``: a preview with ``--dry-run``, else a ``prunebackups`` task in
+    the foreground, as Proxmox's (the keep-* options given, else the storage's retention)."""
+    manager = StorageManager(node)
+    storage = str(params["storage"])
+    keep = {k: v for k, v in params.items() if k in PRUNE_SCHEMA}
+    given = print_property_string(keep) if keep else None
+    retention = manager.retention(storage, given)
+    vmid = cast("int | None", params.get("vmid"))
+    kind = _opt(params, "type") or "qemu"
+    if params.get("dry-run"):
+        rows = [
+            [
+                r.volid,
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.ctime)),
+                r.mark,
+                r.reason or "",
+            ]
+            for r in manager.prune_preview(storage, retention, vmid, kind)
+        ]
+        print_table(["Backup-ID", "Time", "Mark", "Kept by"], rows)
+        return
+    task: dict[str, object] = {
+        "storage": storage,
+        "prune_backups": format_prune_backups(retention),
+        "type": kind,
+    }
+    if vmid is not None:
+        task["vmid"] = vmid
+    code = run_foreground(node, "prunebackups", storage, "root@pam", f"{ENTRY}:prunebackups", task)
+    if code:
+        raise SystemExit(code)
 
 
 def cmd_remove(params: dict[str, object], node: Node) -> None:
@@ -128,6 +170,13 @@ COMMANDS = (
         ("storage",),
     ),
     Command("add", "add a storage", pvesm.ADD_PARAMS, cmd_add, ("type", "storage")),
+    Command(
+        "prune-backups",
+        "prune backups by retention rules (--dry-run shows each mark and the rule)",
+        pvesm.PRUNE_PARAMS,
+        cmd_prune_backups,
+        ("storage",),
+    ),
     Command(
         "remove",
         "remove a storage from the configuration (files stay)",

@@ -76,51 +76,74 @@ def _period_functions(tz: tzinfo | None) -> dict[str, Callable[[int], Hashable]]
     }
 
 
+@dataclass(frozen=True)
+class PruneMark:
+    """A backup's mark and why: ``reason`` names the rule that kept it and which of the
+    rule's periods it fills (``keep-daily: 2``: the second day keep-daily keeps), or
+    ``protected``, or ``keep-all``; None for a backup to remove."""
+
+    mark: Mark
+    reason: str | None = None
+
+
 def _apply_rule(
     ordered: list[PruneCandidate],
-    marks: dict[str, Mark],
+    marks: dict[str, PruneMark],
+    rule: str,
     keep_count: int,
     period: Callable[[int], Hashable],
 ) -> None:
-    covered = {period(c.ctime) for c in ordered if marks.get(c.id) == "keep"}
+    covered = {period(c.ctime) for c in ordered if _kept(marks.get(c.id))}
     included: set[Hashable] = set()
     for candidate in ordered:
         key = period(candidate.ctime)
         if candidate.id in marks or key in covered:
             continue
         if key in included:
-            marks[candidate.id] = "remove"
+            marks[candidate.id] = PruneMark("remove")
             continue
         if len(included) >= keep_count:
             break
         included.add(key)
-        marks[candidate.id] = "keep"
+        marks[candidate.id] = PruneMark("keep", f"{rule}: {len(included)}")
 
 
-def mark_backups(
+def _kept(mark: PruneMark | None) -> bool:
+    return mark is not None and mark.mark == "keep"
+
+
+def explain_backups(
     backups: Iterable[PruneCandidate], options: PruneOptions, tz: tzinfo | None = None
-) -> dict[str, str]:
-    """Mark each backup of one guest ``keep``, ``remove`` or ``protected``.
+) -> dict[str, PruneMark]:
+    """Mark each backup of one guest ``keep``, ``remove`` or ``protected``, with the rule
+    that kept it (:class:`PruneMark`).
 
     Periods are taken in ``tz``, or in the local time zone when it is None. Backups are sorted
     newest first; equal creation times are ordered by id, descending, so the result does not
-    depend on the input order.
+    depend on the input order. Raises InputError for a backup listed twice.
     """
     candidates = list(backups)
     ids = [c.id for c in candidates]
     if len(set(ids)) != len(ids):
         duplicate = next(i for i in ids if ids.count(i) > 1)
         raise InputError("backups", duplicate, "the same backup is listed twice")
-    marks: dict[str, Mark] = {c.id: "protected" for c in candidates if c.protected}
+    marks = {c.id: PruneMark("protected", "protected") for c in candidates if c.protected}
     if options.is_keep_all():
-        return {c.id: marks.get(c.id, "keep") for c in candidates}
+        return {c.id: marks.get(c.id, PruneMark("keep", "keep-all")) for c in candidates}
     ordered = sorted(candidates, key=lambda c: (c.ctime, c.id), reverse=True)
     periods = _period_functions(tz)
     for rule in KEEP_RULES:
         count = options.count(rule)
         if count > 0:
-            _apply_rule(ordered, marks, count, periods[rule])
-    return {c.id: marks.get(c.id, "remove") for c in candidates}
+            _apply_rule(ordered, marks, rule, count, periods[rule])
+    return {c.id: marks.get(c.id, PruneMark("remove")) for c in candidates}
+
+
+def mark_backups(
+    backups: Iterable[PruneCandidate], options: PruneOptions, tz: tzinfo | None = None
+) -> dict[str, str]:
+    """Each backup's mark alone (:func:`explain_backups`)."""
+    return {key: mark.mark for key, mark in explain_backups(backups, options, tz).items()}
 
 
 # -- pruning a storage ------------------------------------------------------------------------
@@ -134,6 +157,8 @@ class PruneResult:
     mark: str
     vmid: int
     type: str = "qemu"
+    #: The rule that kept it (``keep-daily: 2``), ``protected``, ``keep-all``, or None.
+    reason: str | None = None
 
 
 def prune(
@@ -156,19 +181,27 @@ def prune(
         for info in store.list(vmid)
         if info.standard and info.subtype == subtype and info.vmid == vmid
     ]
-    marks = mark_backups(
+    marks = explain_backups(
         [PruneCandidate(info.filename, info.ctime, info.protected) for info in backups],
         options,
         tz,
     )
     results = [
-        PruneResult(info.volid, info.ctime, marks[info.filename], vmid, subtype) for info in backups
+        PruneResult(
+            info.volid,
+            info.ctime,
+            marks[info.filename].mark,
+            vmid,
+            subtype,
+            marks[info.filename].reason,
+        )
+        for info in backups
     ]
     if dry_run:
         return results
     failures: list[tuple[str, RespaldoError]] = []
     for info in backups:
-        if marks[info.filename] != "remove":
+        if marks[info.filename].mark != "remove":
             continue
         if log is not None:
             log(f"removing backup '{info.volid}'")

@@ -14,10 +14,12 @@ from respaldo.archive.compress import open_reader
 from respaldo.archive.vma import read_header
 from respaldo.config.ids import check_vmid, parse_volid
 from respaldo.config.propstring import parse_size
+from respaldo.config.prune import PRUNE_SCHEMA, PruneOptions, parse_prune_backups
 from respaldo.config.schema import Schema, boolean, integer, string
 from respaldo.config.stdparams import STORAGE
 from respaldo.errors import ArchiveError, ConflictError, InputError, NoSuchVolume
 from respaldo.node import Node
+from respaldo.services.prune import PruneResult, prune
 from respaldo.services.vmstore import VmStore
 from respaldo.storage.backups import DirBackupStore, parse_backup_name
 from respaldo.storage.base import CONTENT_TYPES, StorageStatus, VolumeInfo
@@ -49,6 +51,12 @@ STORAGE_OPTIONS = Schema(
             "Allowed content types: " + ", ".join(CONTENT_TYPES) + " (comma separated).",
             pattern="(" + "|".join(CONTENT_TYPES) + ")(,(" + "|".join(CONTENT_TYPES) + "))*",
         ),
+        string(
+            "prune-backups",
+            "The retention options for backups on this storage, applied after each backup "
+            "and by prune-backups (keep-all=1 by default).",
+            format="prune-backups",
+        ),
     ),
     "Storage options.",
 )
@@ -57,6 +65,22 @@ ADD_PARAMS = Schema(
     "Create a new storage.",
 )
 REMOVE_PARAMS = Schema((STORAGE,), "Delete storage configuration.")
+#: ``pvesm prune-backups`` (pve-storage ``PVE/CLI/pvesm.pm``): the keep-* options one by one.
+PRUNE_PARAMS = Schema(
+    (
+        STORAGE,
+        boolean("dry-run", "Only show what would be pruned, don't delete anything."),
+        *PRUNE_SCHEMA,
+        string(
+            "type",
+            "Either 'qemu' or 'lxc'. Only consider backups for guests of this type.",
+            enum=("qemu", "lxc"),
+        ),
+        integer("vmid", "Only consider backups for this guest.", format="pve-vmid"),
+    ),
+    "Prune backups. Only those using the standard naming scheme are considered. Without "
+    "keep-* options, the storage's retention applies.",
+)
 ALLOC_PARAMS = Schema(
     (
         STORAGE,
@@ -122,8 +146,41 @@ class StorageManager:
             check_vmid(vmid)
         return self.registry.get(storage).list_volumes(vmid=vmid, content=content)
 
-    def add_dir(self, storage: str, path: str, content: str | None = None) -> None:
-        self.registry.add_dir(storage, path, content)
+    def add_dir(
+        self,
+        storage: str,
+        path: str,
+        content: str | None = None,
+        prune_backups: str | None = None,
+    ) -> None:
+        """A ``dir`` storage; ``prune-backups`` is checked and kept as Proxmox writes it."""
+        options = {}
+        if prune_backups is not None:
+            param = STORAGE_OPTIONS.get("prune-backups")
+            options["prune-backups"] = param.canonical(prune_backups, "prune-backups")
+        self.registry.add_dir(storage, path, content, options)
+
+    def retention(self, storage: str, given: str | None = None) -> PruneOptions:
+        """The retention to prune with: ``given`` (a prune-backups text), else the
+        storage's, else keep all."""
+        text = given if given is not None else self.registry.get(storage).prune_backups
+        return parse_prune_backups(text or "keep-all=1")
+
+    def prune_preview(
+        self,
+        storage: str,
+        options: PruneOptions,
+        vmid: int | None = None,
+        subtype: str = "qemu",
+    ) -> list[PruneResult]:
+        """What pruning ``storage`` with ``options`` would do, per guest, newest first: each
+        backup's mark and the rule that kept it. Nothing is removed."""
+        store = self.backup_store(storage)
+        guests = sorted({i.vmid for i in store.list(vmid) if i.standard and i.vmid is not None})
+        results: list[PruneResult] = []
+        for guest in guests:
+            results += prune(store, guest, options, dry_run=True, subtype=subtype)
+        return results
 
     def remove(self, storage: str) -> None:
         for vmid in self.vms.vmids():
