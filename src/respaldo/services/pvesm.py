@@ -8,6 +8,7 @@ and digest beside it, never a protected one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from respaldo.archive.compress import open_reader
@@ -172,7 +173,7 @@ class StorageManager:
         options: PruneOptions,
         vmid: int | None = None,
         subtype: str = "qemu",
-    ) -> list[PruneResult]:
+    ) -> Sequence[PruneResult]:
         """What pruning ``storage`` with ``options`` would do, per guest, newest first: each
         backup's mark and the rule that kept it. Nothing is removed."""
         store = self.backup_store(storage)
