@@ -3,7 +3,7 @@ tests walk it)."""
 
 from __future__ import annotations
 
-from respaldo.api import access, nodes, qemu, storage, tasks, vzdump
+from respaldo.api import access, cluster_backup, nodes, qemu, storage, tasks, vzdump
 from respaldo.api.method import ApiMethod
 
 
@@ -15,4 +15,5 @@ def all_methods() -> list[ApiMethod]:
         *storage.METHODS,
         *vzdump.METHODS,
         *tasks.METHODS,
+        *cluster_backup.METHODS,
     ]

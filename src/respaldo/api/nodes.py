@@ -217,7 +217,18 @@ METHODS = [
         "Cluster index.",
         Schema(()),
         array(obj(name=prop("string"))),
-        lambda call: [{"name": n} for n in ("resources", "nextid", "backup", "tasks")],
+        lambda call: [
+            {"name": n}
+            for n in (
+                "resources",
+                "nextid",
+                "backup",
+                "backup-info",
+                "jobs",
+                "notifications",
+                "tasks",
+            )
+        ],
     ),
     ApiMethod(
         "cluster_resources",
