@@ -1,4 +1,5 @@
-"""``respaldo server``: the API server (and, with it, the web UI and the scheduler) of a node.
+"""``respaldo server``: the API server (and, with it, the web UI and the backup job scheduler)
+of a node.
 
 At the first start it prepares the node as Proxmox's installer does: ``root@pam`` in
 ``user.cfg``, and an administrator ``admin@pve`` with a random password (printed once, and kept
@@ -15,7 +16,8 @@ import os
 import secrets
 import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,8 @@ from respaldo.api.app import ApiServer, ServerSettings, serve
 from respaldo.api.methods import all_methods
 from respaldo.api.tls import server_context
 from respaldo.config.schema import Schema, integer, number, string
+from respaldo.jobs.launch import task_status_reader, vzdump_starter
+from respaldo.jobs.scheduler import Scheduler
 from respaldo.node import Node
 
 #: ``respaldo server``'s options.
@@ -54,6 +58,10 @@ SERVER_PARAMS = Schema(
 )
 
 ADMIN = "admin@pve"
+#: Seconds between scheduler rounds at most: a job created or changed through the API (or
+#: by another process) is seen this soon.
+SCHEDULER_WAIT = 10.0
+_SCHEDULER_JOIN = 30.0  # seconds the end of a round may take at shutdown
 ADMIN_PASSWORD_FILE = "admin-password"
 
 
@@ -97,8 +105,24 @@ def settings_from(params: dict[str, object]) -> ServerSettings:
     )
 
 
+@contextlib.contextmanager
+def scheduler_running(node: Node) -> Iterator[Scheduler]:
+    """The backup job scheduler in a thread of its own for the block; stopped and joined
+    when the block ends (the tasks it started go on: they are processes of their own)."""
+    scheduler = Scheduler(
+        node, vzdump_starter(node), task_status_reader(node), max_wait=SCHEDULER_WAIT
+    )
+    thread = threading.Thread(target=scheduler.run, name="scheduler", daemon=True)
+    thread.start()
+    try:
+        yield scheduler
+    finally:
+        scheduler.stop()
+        thread.join(_SCHEDULER_JOIN)
+
+
 def run(node: Node, settings: ServerSettings, say: Callable[[str], None] = print) -> None:
-    """Serve until SIGTERM or SIGINT."""
+    """Serve, and run the scheduled backup jobs, until SIGTERM or SIGINT."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     access = Access(node, AccessSettings(failed_login_delay=settings.auth_delay))
     first = prepare_node(node, access)
@@ -116,6 +140,6 @@ def run(node: Node, settings: ServerSettings, say: Callable[[str], None] = print
             loop.add_signal_handler(signum, task.cancel)
         await serve(server, context, lambda url: say(f"respaldo is listening on {url}"))
 
-    with contextlib.suppress(asyncio.CancelledError):
+    with scheduler_running(node), contextlib.suppress(asyncio.CancelledError):
         asyncio.run(main())
     sys.stdout.flush()

@@ -207,6 +207,7 @@ class Scheduler:
             self._record(job.id, lambda s: s.not_started(job.id, now, "OK"))
             return Run(job.id, due, msg="OK")
         self._record(job.id, lambda s: s.started(job.id, upid))
+        _logger.info("job '%s': run due at %d started: %s", job.id, due, upid)
         return Run(job.id, due, upid=upid)
 
     def _record(self, job_id: str, change: Callable[[JobState], JobState]) -> None:

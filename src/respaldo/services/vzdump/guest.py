@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from respaldo.archive.digest import DeviceDigest, write_sidecar
 from respaldo.archive.vma import DeviceSink, VmaWriter
 from respaldo.config.propstring import parse_propstring
 from respaldo.config.vmconfig import Drive, VmConfig
-from respaldo.errors import QemuError, RespaldoError, TaskError
+from respaldo.errors import ConflictError, LockTimeout, QemuError, RespaldoError, TaskError
 from respaldo.formats import human_size
 from respaldo.locks import file_lock
 from respaldo.node import Node
@@ -36,6 +37,14 @@ from respaldo.storage.writebehind import WriteBehind
 
 AGENT_PING_TIMEOUT = 3.0
 FREEZE_TIMEOUT = 60.0
+
+
+class BackupRunning(ConflictError):
+    """A backup of the VM is still running (another task holds its backup lock)."""
+
+    def __init__(self, vmid: int) -> None:
+        super().__init__(f"VM {vmid} is still being backed up by another task")
+        self.vmid = vmid
 
 
 @dataclass
@@ -84,13 +93,28 @@ class GuestBackup:
     # -- the run -------------------------------------------------------------------------------
 
     def run(self, started: datetime) -> GuestOutcome:
-        lock_path = recovery.backup_lock_path(self.node, self.vmid)
-        with file_lock(lock_path, f"backup of VM {self.vmid}", self.opts.lockwait * 60.0):
+        """Back the VM up under its backup lock. A backup of a job (``job-id``: the
+        scheduler's) does not wait ``lockwait`` for a backup of the same VM that is still
+        running: it raises BackupRunning at once, so the job goes on with its next VM."""
+        with self._backup_lock():
             self._recover_stale()
             try:
                 return self._run_locked(started)
             finally:
                 self._undo(self.state)
+
+    def _backup_lock(self) -> ExitStack:
+        lock_path = recovery.backup_lock_path(self.node, self.vmid)
+        scheduled = self.opts.job_id is not None
+        wait = 0.0 if scheduled else self.opts.lockwait * 60.0
+        stack = ExitStack()
+        try:
+            stack.enter_context(file_lock(lock_path, f"backup of VM {self.vmid}", wait))
+        except LockTimeout as err:
+            if scheduled:
+                raise BackupRunning(self.vmid) from err
+            raise
+        return stack
 
     def _recover_stale(self) -> None:
         stale = recovery.stale(self.node, self.vmid)

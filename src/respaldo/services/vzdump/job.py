@@ -17,7 +17,7 @@ from respaldo.node import Node
 from respaldo.runner import binary, run
 from respaldo.services.prune import prune
 from respaldo.services.vmstore import VmStore
-from respaldo.services.vzdump.guest import GuestBackup, GuestOutcome
+from respaldo.services.vzdump.guest import BackupRunning, GuestBackup, GuestOutcome
 from respaldo.services.vzdump.hooks import HookRunner
 from respaldo.services.vzdump.jobresult import GuestResult, JobResult
 from respaldo.services.vzdump.options import VzdumpOptions, node_defaults, parse_options
@@ -142,12 +142,17 @@ class VzdumpJob:
         name = str(vmid)
         outcome: GuestOutcome | None = None
         error: str | None = None
+        skipped = False
         try:
             name = VmStore(self.node).load(vmid).name
             guest = GuestBackup(self.node, vmid, self.opts, self.target.store, log, self.hooks)
             outcome = guest.run(started)
             self._after_backup(vmid, name, outcome, log)
             log.info(f"Finished Backup of VM {vmid} ({clock_duration(time.monotonic() - clock)})")
+        except BackupRunning as err:
+            # Never two backups of one VM at once: the job goes on without it.
+            skipped = True
+            log.warn(f"{err}: skipped")
         except RespaldoError as err:
             error = str(err)
             log.error(f"Backup of VM {vmid} failed - {err}")
@@ -164,6 +169,7 @@ class VzdumpJob:
             size=outcome.size if outcome else 0,
             seconds=time.monotonic() - clock,
             log_text=log.text(),
+            skipped=skipped,
         )
 
     def _after_backup(self, vmid: int, name: str, outcome: GuestOutcome, log: BackupLog) -> None:

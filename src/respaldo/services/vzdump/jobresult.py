@@ -29,10 +29,14 @@ class GuestResult:
     size: int
     seconds: float
     log_text: str
+    #: Not backed up, without an error: a backup of it was still running (a warning).
+    skipped: bool = False
 
     @property
     def status(self) -> str:
-        """``ok`` or ``err``, the words of the STATUS column in vzdump's mail."""
+        """``ok``, ``err`` or ``skipped``, the words of the STATUS column in vzdump's mail."""
+        if self.skipped:
+            return "skipped"
         return "ok" if self.ok else "err"
 
 
