@@ -15,7 +15,7 @@ EXIT_FAILURE = 1
 EXIT_USER_ERROR = 2
 
 Handler = Callable[[argparse.Namespace, Node], None]
-COMMANDS = ("qm", "pvesm", "vzdump", "qmrestore", "vma", "pveum", "server")
+COMMANDS = ("qm", "pvesm", "vzdump", "qmrestore", "vma", "pveum", "server", "job")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

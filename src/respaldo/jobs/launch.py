@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from respaldo.errors import NoSuchTask
+from respaldo.jobs.jobscfg import find_job
 from respaldo.jobs.scheduler import StartJob, TaskStatus
 from respaldo.node import Node
 from respaldo.services.taskwork import ENTRY
@@ -31,6 +32,18 @@ def _guests(node: Node, options: Mapping[str, str]) -> list[int]:
     return list(opts.vmids)
 
 
+def task_id_of(vmids: list[int]) -> str:
+    """A vzdump task's id: the VMID when it backs up one guest, else empty (Proxmox's)."""
+    return str(vmids[0]) if len(vmids) == 1 else ""
+
+
+def run_now(node: Node, job_id: str) -> tuple[str, dict[str, str]]:
+    """What running job ``job_id`` now takes: the vzdump task's id and its options (the
+    job's, with ``job-id``). Raises NoSuchJob, InputError for options that do not parse."""
+    options = find_job(node, job_id).vzdump_options()
+    return task_id_of(_guests(node, options)), options
+
+
 def vzdump_starter(node: Node) -> StartJob:
     """``start_job(job_id, options) -> UPID``: a ``vzdump`` task with the job's options.
 
@@ -41,11 +54,10 @@ def vzdump_starter(node: Node) -> StartJob:
         vmids = _guests(node, options)
         if not vmids:
             return "OK"
-        task_id = str(vmids[0]) if len(vmids) == 1 else ""
         upid = spawn(
             node,
             "vzdump",
-            task_id,
+            task_id_of(vmids),
             JOB_USER,
             f"{ENTRY}:vzdump",
             options,
