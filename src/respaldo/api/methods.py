@@ -3,7 +3,16 @@ tests walk it)."""
 
 from __future__ import annotations
 
-from respaldo.api import access, cluster_backup, nodes, qemu, storage, tasks, vzdump
+from respaldo.api import (
+    access,
+    cluster_backup,
+    nodes,
+    notifications,
+    qemu,
+    storage,
+    tasks,
+    vzdump,
+)
 from respaldo.api.method import ApiMethod
 
 
@@ -16,4 +25,5 @@ def all_methods() -> list[ApiMethod]:
         *vzdump.METHODS,
         *tasks.METHODS,
         *cluster_backup.METHODS,
+        *notifications.METHODS,
     ]

@@ -15,7 +15,17 @@ EXIT_FAILURE = 1
 EXIT_USER_ERROR = 2
 
 Handler = Callable[[argparse.Namespace, Node], None]
-COMMANDS = ("qm", "pvesm", "vzdump", "qmrestore", "vma", "pveum", "server", "job")
+COMMANDS = (
+    "qm",
+    "pvesm",
+    "vzdump",
+    "qmrestore",
+    "vma",
+    "pveum",
+    "server",
+    "job",
+    "notification",
+)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

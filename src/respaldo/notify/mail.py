@@ -9,15 +9,17 @@ is the business of the service that sends it (:mod:`respaldo.services.vzdump.rep
 from __future__ import annotations
 
 import contextlib
+import enum
 import ipaddress
 import os
 import re
 import smtplib
 import socket
+import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formataddr, formatdate, make_msgid
 
 from respaldo.errors import InputError, RespaldoError
 
@@ -211,11 +213,14 @@ def _describe(err: BaseException, timeout: float) -> str:
     return str(err) or type(err).__name__
 
 
-def build_message(sender: str, recipients: list[str], mail: Mail) -> EmailMessage:
-    """The MIME message: multipart/alternative with the text and the HTML part."""
+def build_message(
+    sender: str, recipients: list[str], mail: Mail, author: str | None = None
+) -> EmailMessage:
+    """The MIME message: multipart/alternative with the text and the HTML part; ``author``
+    is the sender's display name."""
     msg = EmailMessage()
     msg["Subject"] = one_line(mail.subject)
-    msg["From"] = sender
+    msg["From"] = formataddr((one_line(author), sender)) if author else sender
     msg["To"] = ", ".join(recipients)
     msg["Date"] = formatdate(localtime=True)
     msg["Message-ID"] = make_msgid("respaldo.vzdump", domain=sender.rpartition("@")[2])
@@ -225,36 +230,83 @@ def build_message(sender: str, recipients: list[str], mail: Mail) -> EmailMessag
     return msg
 
 
-def send_mail(
-    relay: SmtpRelay,
+class SmtpMode(enum.Enum):
+    """How the connection is protected (proxmox-notify's smtp ``mode``)."""
+
+    TLS = "tls"  # TLS from the start (SMTPS)
+    STARTTLS = "starttls"  # plain, then STARTTLS before anything else
+    INSECURE = "insecure"  # plain text
+
+
+DEFAULT_PORTS = {SmtpMode.TLS: 465, SmtpMode.STARTTLS: 587, SmtpMode.INSECURE: 25}
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """An SMTP server to hand mail to: host, port (None: the mode's default), mode, and the
+    login (both or neither). TLS certificates are verified against the system's CAs."""
+
+    host: str
+    port: int | None = None
+    mode: SmtpMode = SmtpMode.INSECURE
+    username: str | None = None
+    password: str | None = None
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or DEFAULT_PORTS[self.mode]
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        plain = self.mode is SmtpMode.INSECURE
+        return f"{host}:{self.effective_port}" + ("" if plain else f" ({self.mode.value})")
+
+
+def _connect(server: SmtpServer, timeout: float) -> smtplib.SMTP:
+    local = socket.gethostname() or "localhost"
+    if server.mode is SmtpMode.TLS:
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+            timeout=timeout, local_hostname=local, context=ssl.create_default_context()
+        )
+    else:
+        smtp = smtplib.SMTP(timeout=timeout, local_hostname=local)
+    try:
+        smtp.connect(server.host, server.effective_port)
+        if server.mode is SmtpMode.STARTTLS:
+            smtp.starttls(context=ssl.create_default_context())
+        if server.username:
+            smtp.login(server.username, server.password or "")
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+def deliver(
+    server: SmtpServer,
     sender: str,
     recipients: list[str],
-    mail: Mail,
+    msg: EmailMessage,
     timeout: float = 10,
 ) -> None:
-    """Hand ``mail`` to ``relay`` over SMTP for ``recipients``.
-
-    Addresses are checked first (InputError ``mail-from`` / ``mailto``). ``timeout`` bounds
-    connecting and each single SMTP exchange. A failure of the connection or of the relay,
-    including a relay that accepted only some of the recipients, raises MailError naming the
-    recipients and the relay, with the smtplib/OSError as its cause.
-    """
-    check_address("mail-from", sender)
-    if not recipients:
-        raise InputError("mailto", "", "no recipient address given")
-    for address in recipients:
-        check_address("mailto", address)
-    msg = build_message(sender, recipients, mail)
-    where = f"sending mail to {', '.join(recipients)} through {relay}"
-    smtp = smtplib.SMTP(timeout=timeout, local_hostname=socket.gethostname() or "localhost")
+    """Hand ``msg`` to ``server`` for ``recipients``. A failure of the connection, of TLS,
+    of the login or of the server, including a server that accepted only some of the
+    recipients, raises MailError naming the recipients and the server, with the
+    smtplib/ssl/OSError as its cause."""
+    where = f"sending mail to {', '.join(recipients)} through {server}"
     try:
-        smtp.connect(relay.host, relay.port)
+        smtp = _connect(server, timeout)
+    except (smtplib.SMTPException, OSError) as err:
+        raise MailError(
+            f"{where} failed: {_describe(err, timeout)}", str(server), recipients
+        ) from err
+    try:
         refused = smtp.send_message(msg, from_addr=sender, to_addrs=recipients)
         with contextlib.suppress(smtplib.SMTPException, OSError):
             smtp.quit()
     except (smtplib.SMTPException, OSError) as err:
         raise MailError(
-            f"{where} failed: {_describe(err, timeout)}", str(relay), recipients
+            f"{where} failed: {_describe(err, timeout)}", str(server), recipients
         ) from err
     finally:
         smtp.close()
@@ -263,4 +315,25 @@ def send_mail(
             f"{addr} ({code} {reply.decode(errors='replace')})"
             for addr, (code, reply) in refused.items()
         )
-        raise MailError(f"{where}: the relay refused {detail}", str(relay), recipients)
+        raise MailError(f"{where}: the relay refused {detail}", str(server), recipients)
+
+
+def send_mail(
+    relay: SmtpRelay,
+    sender: str,
+    recipients: list[str],
+    mail: Mail,
+    timeout: float = 10,
+) -> None:
+    """Hand ``mail`` to ``relay`` over plain SMTP for ``recipients`` (vzdump's legacy mail).
+
+    Addresses are checked first (InputError ``mail-from`` / ``mailto``). ``timeout`` bounds
+    connecting and each single SMTP exchange. Raises MailError as :func:`deliver`.
+    """
+    check_address("mail-from", sender)
+    if not recipients:
+        raise InputError("mailto", "", "no recipient address given")
+    for address in recipients:
+        check_address("mailto", address)
+    msg = build_message(sender, recipients, mail)
+    deliver(SmtpServer(relay.host, relay.port), sender, recipients, msg, timeout)

@@ -15,13 +15,14 @@ from respaldo.errors import InputError, NoSuchVM, RespaldoError
 from respaldo.formats import clock_duration
 from respaldo.node import Node
 from respaldo.runner import binary, run
+from respaldo.services.notifications import NotificationConfig
 from respaldo.services.prune import prune
 from respaldo.services.vmstore import VmStore
 from respaldo.services.vzdump.guest import BackupRunning, GuestBackup, GuestOutcome
 from respaldo.services.vzdump.hooks import HookRunner
 from respaldo.services.vzdump.jobresult import GuestResult, JobResult
 from respaldo.services.vzdump.options import VzdumpOptions, node_defaults, parse_options
-from respaldo.services.vzdump.report import send_job_mail
+from respaldo.services.vzdump.report import job_notification, send_job_mail
 from respaldo.services.vzdump.tasklog import BackupLog
 from respaldo.storage.backups import DirBackupStore, backup_filename
 from respaldo.storage.dirstorage import DirStorage
@@ -229,6 +230,16 @@ class VzdumpJob:
             self._say(f"hook log-end failed: {err}")
 
     def _mail(self, result: JobResult) -> None:
+        """vzdump's ``notification-mode``: ``legacy-sendmail`` mails ``mailto`` as before;
+        ``notification-system`` hands the job's notification to the node's matchers and
+        targets; ``auto`` is the legacy mail when ``mailto`` is set, else the system."""
+        mode = self.opts.notification_mode
+        if mode == "legacy-sendmail" or (mode == "auto" and self.opts.mailto):
+            self._legacy_mail(result)
+        else:
+            self._notify(result)
+
+    def _legacy_mail(self, result: JobResult) -> None:
         if not self.opts.mailto:
             return
         try:
@@ -241,6 +252,19 @@ class VzdumpJob:
         except RespaldoError as err:
             # A mail that cannot be sent never fails a backup that worked.
             self.ctx.warn(f"could not send the status mail: {err}")
+
+    def _notify(self, result: JobResult) -> None:
+        notification = job_notification(result, self.opts.job_id)
+        try:
+            reached, failed = NotificationConfig(self.node).notify(notification)
+        except RespaldoError as err:  # a notifications.cfg that cannot be read
+            self.ctx.warn(f"could not send the notification: {err}")
+            return
+        if reached:
+            self._say(f"notification sent to {', '.join(reached)}")
+        for failure in failed:
+            # A target that cannot be reached never fails a backup that worked.
+            self.ctx.warn(f"could not send the notification: {failure}")
 
 
 def _node_settings(node: Node) -> dict[str, str]:

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from respaldo.errors import InputError
 from respaldo.formats import hms_duration, human_size
 from respaldo.notify.mail import Mail, mail_settings, one_line, parse_mailto, send_mail
+from respaldo.notify.notification import Notification, Severity
 from respaldo.services.vzdump.jobresult import GuestResult, JobResult
 
 #: Values of the vzdump option ``mailnotification``.
@@ -166,6 +167,24 @@ def render_job_mail(job: JobResult) -> Mail:
     """The status mail of a finished job, as text and HTML (everything HTML-escaped)."""
     subject = f"vzdump backup status ({one_line(job.node)}): {_status_words(job)}"
     return Mail(subject=subject, text=_render_text(job), html=_render_html(job, subject))
+
+
+def job_notification(job: JobResult, job_id: str | None = None) -> Notification:
+    """The job's notification for the notification system: the status mail's subject, text
+    and HTML; severity ``info``, or ``error`` when a guest or the job failed; the fields
+    ``type`` (``vzdump``), ``hostname`` and, for a scheduled job, ``job-id``."""
+    mail = render_job_mail(job)
+    fields = {"type": "vzdump", "hostname": job.node}
+    if job_id:
+        fields["job-id"] = job_id
+    return Notification(
+        Severity.INFO if job.ok else Severity.ERROR,
+        mail.subject,
+        mail.text,
+        int(job.started.timestamp()),
+        fields,
+        mail.html,
+    )
 
 
 # -- sending ----------------------------------------------------------------------------------
