@@ -76,14 +76,14 @@ class Client:
         self.session.headers["CSRFPreventionToken"] = data["CSRFPreventionToken"]
         return self
 
-    def call(self, method: str, path: str, **params: Any) -> tuple[int, dict[str, Any]]:
-        if method in ("GET", "DELETE"):
-            reply = self.session.request(method, f"{self.base}{path}", params=params)
+    def call(self, verb: str, path: str, /, **params: Any) -> tuple[int, dict[str, Any]]:
+        if verb in ("GET", "DELETE"):
+            reply = self.session.request(verb, f"{self.base}{path}", params=params)
         else:
-            reply = self.session.request(method, f"{self.base}{path}", data=params)
+            reply = self.session.request(verb, f"{self.base}{path}", data=params)
         return reply.status_code, reply.json()
 
-    def data(self, method: str, path: str, **params: Any) -> Any:
-        status, body = self.call(method, path, **params)
+    def data(self, verb: str, path: str, /, **params: Any) -> Any:
+        status, body = self.call(verb, path, **params)
         assert status == 200, (status, body)
         return body["data"]

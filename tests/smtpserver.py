@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import socket
+import ssl
+from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 LOOPBACK = "127.0.0.1"
 
@@ -58,8 +60,43 @@ def _free_port() -> int:
         return port
 
 
-def start_smtp_server(handler: Collector) -> Controller:
-    """A started controller on 127.0.0.1 with an ephemeral port (aiosmtpd cannot use port 0)."""
+class Accounts:
+    """An aiosmtpd authenticator for LOGIN/PLAIN with fixed accounts; keeps who logged in."""
+
+    def __init__(self, accounts: dict[str, str]) -> None:
+        self.accounts = accounts
+        self.logins: list[str] = []
+
+    def __call__(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        if isinstance(data, LoginPassword):
+            user, password = data.login.decode(), data.password.decode()
+            if self.accounts.get(user) == password:
+                self.logins.append(user)
+                return AuthResult(success=True)
+        return AuthResult(success=False, handled=False)
+
+
+def start_smtp_server(
+    handler: Collector,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    starttls_context: ssl.SSLContext | None = None,
+    accounts: Accounts | None = None,
+) -> Controller:
+    """A started controller on 127.0.0.1 with an ephemeral port (aiosmtpd cannot use port 0).
+
+    ``ssl_context``: TLS from the start (SMTPS); ``starttls_context``: STARTTLS offered and
+    required; ``accounts``: AUTH required (over TLS only)."""
+    extra: dict[str, Any] = {}
+    if starttls_context is not None:
+        extra.update(tls_context=starttls_context, require_starttls=True)
+    if accounts is not None:
+        # aiosmtpd sees only STARTTLS as TLS; with SMTPS the whole connection is TLS anyway
+        extra.update(
+            authenticator=accounts, auth_required=True, auth_require_tls=ssl_context is None
+        )
     last: Exception | None = None
     for _attempt in range(5):
         controller = Controller(
@@ -68,6 +105,8 @@ def start_smtp_server(handler: Collector) -> Controller:
             port=_free_port(),
             server_hostname="smtp.test",
             ready_timeout=10,
+            ssl_context=ssl_context,
+            **extra,
         )
         try:
             controller.start()

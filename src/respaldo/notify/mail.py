@@ -263,15 +263,19 @@ class SmtpServer:
 
 
 def _connect(server: SmtpServer, timeout: float) -> smtplib.SMTP:
+    """Connected (and protected, and logged in) as ``server`` says. The host is given to the
+    constructor: smtplib checks the certificate against the host it was made with."""
     local = socket.gethostname() or "localhost"
+    port = server.effective_port
+    smtp: smtplib.SMTP
     if server.mode is SmtpMode.TLS:
-        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-            timeout=timeout, local_hostname=local, context=ssl.create_default_context()
+        context = ssl.create_default_context()
+        smtp = smtplib.SMTP_SSL(
+            server.host, port, local_hostname=local, timeout=timeout, context=context
         )
     else:
-        smtp = smtplib.SMTP(timeout=timeout, local_hostname=local)
+        smtp = smtplib.SMTP(server.host, port, local_hostname=local, timeout=timeout)
     try:
-        smtp.connect(server.host, server.effective_port)
         if server.mode is SmtpMode.STARTTLS:
             smtp.starttls(context=ssl.create_default_context())
         if server.username:
