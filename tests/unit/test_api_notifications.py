@@ -6,7 +6,8 @@ import json
 
 from respaldo.access import Access
 from tests.unit.test_api_backup_jobs import access, base, login  # noqa: F401  (fixtures)
-from tests.unit.test_notify import Receiver, b64, receiver  # noqa: F401  (fixture)
+from tests.unit.test_notify import b64, receiver  # noqa: F401  (fixture)
+from tests.webhookserver import Receiver
 
 
 def test_endpoints_matchers_and_a_test_notification(

@@ -6,12 +6,9 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
-import http.server
 import json
 import ssl
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -30,6 +27,7 @@ from respaldo.notify.notification import (
 from respaldo.notify.targets import NotifyError
 from respaldo.services.notifications import NotificationConfig
 from tests.smtpserver import LOOPBACK, Accounts, Collector, start_smtp_server
+from tests.webhookserver import Receiver, webhook_receiver
 
 OK = Notification(
     Severity.INFO,
@@ -177,40 +175,10 @@ def test_bad_entries_are_refused(config: NotificationConfig) -> None:
 # -- delivery ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Receiver:
-    """An HTTP server on loopback keeping every request (method, path, headers, body)."""
-
-    requests: list[tuple[str, str, dict[str, str], bytes]] = field(default_factory=list)
-    status: int = 200
-
-
 @pytest.fixture
 def receiver() -> Iterator[tuple[Receiver, str]]:
-    kept = Receiver()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def _any(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length)
-            kept.requests.append((self.command, self.path, dict(self.headers), body))
-            self.send_response(kept.status)
-            self.end_headers()
-
-        do_POST = do_PUT = do_GET = _any  # noqa: N815
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer((LOOPBACK, 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield kept, f"http://{LOOPBACK}:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+    with webhook_receiver() as kept:
+        yield kept, kept.url
 
 
 def test_a_webhook_gets_the_rendered_request(

@@ -13,8 +13,9 @@ import pytest
 from respaldo.node import Node
 from respaldo.services.notifications import NotificationConfig
 from tests.smtpserver import LOOPBACK, Collector, start_smtp_server
-from tests.unit.test_notify import Receiver, b64, receiver  # noqa: F401  (fixture)
+from tests.unit.test_notify import b64, receiver  # noqa: F401  (fixture)
 from tests.unit.test_vzdump_busy import node, run_with_the_backup_of_100_running  # noqa: F401
+from tests.webhookserver import Receiver
 
 BODY = '{"title": {{ json title }}, "severity": "{{ severity }}", "job": "{{ fields.job-id }}"}'
 

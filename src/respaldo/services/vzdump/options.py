@@ -316,7 +316,7 @@ VZDUMP_OPTIONS = Schema(
             "job-id",
             "The ID of the backup job: the notification's 'job-id' field. Only root@pam can "
             "set it.",
-            format="pve-configid",
+            pattern=r"\S+",
             max_length=50,
             root_only=True,
         ),
