@@ -53,7 +53,7 @@ class Collector:
         return "250 Message accepted for delivery"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((LOOPBACK, 0))
         port: int = sock.getsockname()[1]
@@ -102,7 +102,7 @@ def start_smtp_server(
         controller = Controller(
             handler,
             hostname=LOOPBACK,
-            port=_free_port(),
+            port=free_port(),
             server_hostname="smtp.test",
             ready_timeout=10,
             ssl_context=ssl_context,

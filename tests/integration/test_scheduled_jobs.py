@@ -26,9 +26,8 @@ from typing import Any
 import pytest
 from proxmoxer import ProxmoxAPI  # type: ignore[import-untyped]
 
-from tests.apiserver import free_port
 from tests.integration.conftest import Cli
-from tests.smtpserver import LOOPBACK, Collector, start_smtp_server
+from tests.smtpserver import LOOPBACK, Collector, free_port, start_smtp_server
 from tests.webhookserver import Receiver, webhook_receiver
 
 pytestmark = [pytest.mark.qemu, pytest.mark.e2e, pytest.mark.timeout(330)]

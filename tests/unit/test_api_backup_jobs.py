@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,10 +13,9 @@ from respaldo.access import Access
 from respaldo.access.acl import modify_acl
 from respaldo.access.users import add_user
 from respaldo.jobs import jobscfg
-from tests.apiserver import Client, api_server
 from tests.unit.accesskit import FakePam, make_access
+from tests.unit.apikit import Client, running_server
 
-ROOT_PW = "rootpw-123"
 PW = "secret-pw-1"
 VMS = {
     100: "name: web\nvirtio0: local:100/vm-100-disk-0.qcow2,size=1G\n"
@@ -27,7 +27,7 @@ VMS = {
 
 @pytest.fixture
 def access(tmp_path: Path) -> Access:
-    access = make_access(tmp_path, pam=FakePam({"root": ROOT_PW}))
+    access = make_access(tmp_path, pam=FakePam({}))
     for user, role in (("admin@pve", "Administrator"), ("auditor@pve", "PVEAuditor")):
         add_user(access, user, password=PW)
         modify_acl(access, "/", role, users=user)
@@ -42,16 +42,29 @@ def access(tmp_path: Path) -> Access:
 
 @pytest.fixture
 def base(access: Access) -> Iterator[str]:
-    with api_server(access.node, access) as url:
+    with running_server(access) as url:
         yield url
 
 
-def login(base: str, user: str) -> Client:
-    return Client(base).login(user, ROOT_PW if user == "root@pam" else PW)
+class User(Client):
+    """A logged-in user; ``data`` asserts success, ``call_body`` gives (status, body)."""
+
+    def call_body(self, http: str, where: str, /, **params: Any) -> tuple[int, Any]:
+        reply = self.call(http, where, **params)
+        return reply.status, reply.body
+
+    def data(self, http: str, where: str, /, **params: Any) -> Any:
+        reply = self.call(http, where, **params)
+        assert reply.status == 200, (reply.status, reply.body)
+        return reply.data
+
+
+def login(base: str, user: str, access: Access) -> User:
+    return User(base, access, user)
 
 
 def test_a_job_created_listed_changed_and_removed(base: str, access: Access) -> None:
-    root = login(base, "root@pam")
+    root = login(base, "root@pam", access)
     assert (
         root.data(
             "POST",
@@ -83,38 +96,40 @@ def test_a_job_created_listed_changed_and_removed(base: str, access: Access) -> 
     assert root.data("GET", "/cluster/backup") == []
 
 
-def test_errors_as_proxmox_answers_them(base: str) -> None:
-    root = login(base, "root@pam")
-    status, body = root.call("GET", "/cluster/backup/nope")
+def test_errors_as_proxmox_answers_them(base: str, access: Access) -> None:
+    root = login(base, "root@pam", access)
+    status, body = root.call_body("GET", "/cluster/backup/nope")
     assert status == 400 and body["errors"] == {"id": "No such job 'nope'"}
     root.data("POST", "/cluster/backup", id="job1", schedule="daily", all="1")
-    status, body = root.call("POST", "/cluster/backup", id="job1", schedule="daily", all="1")
+    status, body = root.call_body("POST", "/cluster/backup", id="job1", schedule="daily", all="1")
     assert status == 500 and "Job 'job1' already exists" in body["message"]
-    status, body = root.call("POST", "/cluster/backup", schedule="25:00", all="1", zstd="x")
+    status, body = root.call_body("POST", "/cluster/backup", schedule="25:00", all="1", zstd="x")
     assert status == 400
     assert "hour 25" in body["errors"]["schedule"]
     assert body["errors"]["zstd"] == "type check ('integer') failed - got 'x'"
-    status, body = root.call("PUT", "/cluster/backup/job1")
+    status, body = root.call_body("PUT", "/cluster/backup/job1")
     assert status == 400 and "no options specified" in body["message"] + str(body["errors"])
 
 
-def test_permissions(base: str) -> None:
-    auditor = login(base, "auditor@pve")
-    admin = login(base, "admin@pve")
+def test_permissions(base: str, access: Access) -> None:
+    auditor = login(base, "auditor@pve", access)
+    admin = login(base, "admin@pve", access)
     admin.data("POST", "/cluster/backup", id="job1", schedule="daily", all="1", storage="local")
     assert [job["id"] for job in auditor.data("GET", "/cluster/backup")] == ["job1"]
-    status, body = auditor.call("POST", "/cluster/backup", schedule="daily", all="1")
+    status, body = auditor.call_body("POST", "/cluster/backup", schedule="daily", all="1")
     assert status == 403 and "Sys.Modify" in body["message"]
-    status, _ = auditor.call("DELETE", "/cluster/backup/job1")
+    status, _ = auditor.call_body("DELETE", "/cluster/backup/job1")
     assert status == 403
-    status, body = admin.call("POST", "/cluster/backup", schedule="daily", all="1", tmpdir="/x")
+    status, body = admin.call_body(
+        "POST", "/cluster/backup", schedule="daily", all="1", tmpdir="/x"
+    )
     assert status == 400 and body["errors"] == {"tmpdir": "Only root may set this option."}
-    status, body = admin.call("PUT", "/cluster/backup/job1", **{"job-id": "x"})
+    status, body = admin.call_body("PUT", "/cluster/backup/job1", **{"job-id": "x"})
     assert status == 400 and "job-id" in body["errors"]
 
 
-def test_included_volumes_and_guests_without_a_job(base: str) -> None:
-    root = login(base, "root@pam")
+def test_included_volumes_and_guests_without_a_job(base: str, access: Access) -> None:
+    root = login(base, "root@pam", access)
     root.data("POST", "/cluster/backup", id="job1", schedule="daily", vmid="100,105")
     tree = root.data("GET", "/cluster/backup/job1/included_volumes")
     web, gone = tree["children"]
@@ -131,22 +146,22 @@ def test_included_volumes_and_guests_without_a_job(base: str) -> None:
         {"vmid": 102, "type": "qemu", "name": "test"},
     ]
     # a user sees only the guests it may audit
-    web_user = login(base, "web@pve")
+    web_user = login(base, "web@pve", access)
     assert [
         g["id"] for g in web_user.data("GET", "/cluster/backup/job1/included_volumes")["children"]
     ] == [100]
     assert web_user.data("GET", "/cluster/backup-info/not-backed-up") == []
 
 
-def test_schedule_analyze(base: str) -> None:
-    auditor = login(base, "auditor@pve")
+def test_schedule_analyze(base: str, access: Access) -> None:
+    auditor = login(base, "auditor@pve", access)
     start = 1715335200  # 2024-05-10 10:00 UTC
     runs = auditor.data(
         "GET", "/cluster/jobs/schedule-analyze", schedule="*/15", starttime=start, iterations=3
     )
     assert [run["timestamp"] - start for run in runs] == [900, 1800, 2700]
     assert runs[0]["utc"] == time.asctime(time.gmtime(start + 900))
-    status, body = auditor.call(
+    status, body = auditor.call_body(
         "GET", "/cluster/jobs/schedule-analyze", schedule="*/15", iterations=101
     )
     assert status == 400 and "maximum value of 100" in body["errors"]["iterations"]

@@ -12,9 +12,10 @@ from tests.webhookserver import Receiver
 
 def test_endpoints_matchers_and_a_test_notification(
     base: str,  # noqa: F811
+    access: Access,  # noqa: F811
     receiver: tuple[Receiver, str],  # noqa: F811
 ) -> None:
-    root = login(base, "root@pam")
+    root = login(base, "root@pam", access)
     prefix = "/cluster/notifications"
     root.data(
         "POST",
@@ -48,16 +49,16 @@ def test_endpoints_matchers_and_a_test_notification(
     assert json.loads(sent) == {"t": "Test notification"}
     root.data("PUT", f"{prefix}/endpoints/smtp/mail", port=2525, delete="mailto")
     assert "mailto" not in root.data("GET", f"{prefix}/endpoints/smtp/mail")
-    status, body = root.call("DELETE", f"{prefix}/endpoints/webhook/hook")
+    status, body = root.call_body("DELETE", f"{prefix}/endpoints/webhook/hook")
     assert status == 500 and "still used by matcher 'failures'" in body["message"]
-    status, body = root.call("POST", f"{prefix}/endpoints/smtp", name="x1", server="s")
+    status, body = root.call_body("POST", f"{prefix}/endpoints/smtp", name="x1", server="s")
     assert status == 400 and "from-address" in body["errors"]
 
 
 def test_permissions(base: str, access: Access) -> None:  # noqa: F811
-    auditor = login(base, "auditor@pve")
+    auditor = login(base, "auditor@pve", access)
     assert auditor.data("GET", "/cluster/notifications/endpoints/smtp") == []
-    status, body = auditor.call(
+    status, body = auditor.call_body(
         "POST",
         "/cluster/notifications/endpoints/webhook",
         name="hook",

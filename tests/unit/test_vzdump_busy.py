@@ -30,9 +30,9 @@ def run_with_the_backup_of_100_running(
     node: Node, options: dict[str, str]
 ) -> tuple[MemoryContext, JobResult]:
     ctx = MemoryContext()
-    job = VzdumpJob(node, parse_options(options, {}), ctx)
+    job = VzdumpJob(node, parse_options(options, {}))
     with file_lock(recovery.backup_lock_path(node, 100), "the other backup of VM 100", 1):
-        return ctx, job.run()
+        return ctx, job.run(ctx)
 
 
 def test_a_jobs_run_skips_the_vm_with_a_warning(node: Node) -> None:
