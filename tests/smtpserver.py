@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -115,3 +117,14 @@ def start_smtp_server(
             continue
         return controller
     raise RuntimeError(f"could not start the test SMTP server: {last}")
+
+
+@contextmanager
+def smtp_server() -> Iterator[tuple[Collector, int]]:
+    """A plain SMTP server on loopback for the block: its collector and its port."""
+    collector = Collector()
+    controller = start_smtp_server(collector)
+    try:
+        yield collector, controller.port
+    finally:
+        controller.stop()

@@ -27,7 +27,7 @@ import pytest
 from proxmoxer import ProxmoxAPI  # type: ignore[import-untyped]
 
 from tests.integration.conftest import Cli
-from tests.smtpserver import LOOPBACK, Collector, free_port, start_smtp_server
+from tests.smtpserver import LOOPBACK, Collector, free_port, smtp_server
 from tests.webhookserver import Receiver, webhook_receiver
 
 pytestmark = [pytest.mark.qemu, pytest.mark.e2e, pytest.mark.timeout(330)]
@@ -89,12 +89,8 @@ def server(cli: Cli) -> Iterator[tuple[ProxmoxAPI, subprocess.Popen[str]]]:
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Collector, int]]:
-    collector = Collector()
-    controller = start_smtp_server(collector)
-    try:
-        yield collector, controller.port
-    finally:
-        controller.stop()
+    with smtp_server() as server:
+        yield server
 
 
 @pytest.fixture

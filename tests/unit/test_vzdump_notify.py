@@ -12,7 +12,7 @@ import pytest
 
 from respaldo.node import Node
 from respaldo.services.notifications import NotificationConfig
-from tests.smtpserver import LOOPBACK, Collector, start_smtp_server
+from tests.smtpserver import LOOPBACK, Collector, smtp_server
 from tests.unit.test_notify import b64, receiver  # noqa: F401  (fixture)
 from tests.unit.test_vzdump_busy import node, run_with_the_backup_of_100_running  # noqa: F401
 from tests.webhookserver import Receiver
@@ -22,12 +22,8 @@ BODY = '{"title": {{ json title }}, "severity": "{{ severity }}", "job": "{{ fie
 
 @pytest.fixture
 def smtp() -> Iterator[tuple[Collector, int]]:
-    collector = Collector()
-    controller = start_smtp_server(collector)
-    try:
-        yield collector, controller.port
-    finally:
-        controller.stop()
+    with smtp_server() as server:
+        yield server
 
 
 @pytest.fixture

@@ -377,6 +377,18 @@ class Schema:
         )
         return Schema(params, self.description, self.unknown_what)
 
+    def api_value(self, key: str, text: str) -> object:
+        """A file's value of ``key`` as the API shows it (:meth:`Param.api_value`); a key
+        the schema does not know, or a value that does not parse (edited by hand), as the
+        file has it."""
+        param = self.find(key)
+        if param is None:
+            return text
+        try:
+            return param.api_value(text, key)
+        except InputError:
+            return text
+
     def defaults(self) -> dict[str, Value]:
         return {p.name: p.default for p in self.params if p.default is not None}
 

@@ -217,18 +217,12 @@ class Job:
         decoded."""
         view: dict[str, object] = {"id": self.id, "type": JOB_TYPE, "enabled": 1}
         for key, value in self.properties.items():
-            param = JOB_OPTIONS.find(key)
             if key == "comment":
                 view[key] = decode_comment(value)
             elif key == "exclude-path":
                 view[key] = value.split("\n")
-            elif param is None:
-                view[key] = value
             else:
-                try:
-                    view[key] = param.api_value(value, key)
-                except InputError:
-                    view[key] = value  # a hand-edited value: shown as the file has it
+                view[key] = JOB_OPTIONS.api_value(key, value)
         return view
 
 

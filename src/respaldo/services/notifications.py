@@ -147,18 +147,12 @@ class NotificationConfig:
         schema = SCHEMAS[kind]
         view: dict[str, object] = {"name": name}
         for key, value in props.items():
-            param = schema.find(key)
             if key in PRIVATE_PROPERTIES.get(kind, ()):
                 continue
             if key in LIST_PROPERTIES:
                 view[key] = value.split("\n")
-            elif param is None:
-                view[key] = value
             else:
-                try:
-                    view[key] = param.api_value(value, key)
-                except InputError:
-                    view[key] = value
+                view[key] = schema.api_value(key, value)
         view["origin"] = "user-created"
         return view
 
