@@ -130,7 +130,18 @@ class LockTimeout(ConflictError):
         self.seconds = seconds
 
 
-# -- archive, tasks ---------------------------------------------------------------------------
+# -- resources, archive, tasks ---------------------------------------------------------------------
+
+
+class OutOfMemory(RespaldoError):
+    """The process ran out of memory (the machine's, or a limit such as ``ulimit -v``).
+
+    The faces turn a ``MemoryError`` that reaches them into this, so the user reads a message,
+    not a traceback; code that knows what it was doing raises its own error instead.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("out of memory (the machine's, or the process's limit such as ulimit -v)")
 
 
 class ArchiveError(RespaldoError):

@@ -497,6 +497,29 @@ def test_missing_and_empty_and_foreign_files(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("compression", [Compression.NONE, Compression.ZSTD])
+def test_header_claiming_more_than_the_archive_holds(
+    tmp_path: Path, compression: Compression
+) -> None:
+    """A header alone that claims a 1 TiB disk: the size of an uncompressed file refuses it
+    before any file exists; compressed, the read finds cluster 0 missing."""
+    path = tmp_path / "claim.vma"
+    with path.open("wb") as file, open_writer(file, compression) as cw:
+        VmaWriter(cw, {"qemu-server.conf": CONF}, [("drive-scsi0", 1 << 40)]).abort()
+    target = tmp_path / "out"
+    with pytest.raises(ArchiveError) as info:
+        extract_archive(path, target)
+    if compression is Compression.NONE:
+        assert str(info.value).startswith("archive truncated or its header damaged: it is ")
+        needed = 12800 + -(-(1 << 24) // 59) * 512  # header, then 59 clusters per extent
+        assert f"whose {1 << 24} clusters need at least {needed} bytes" in str(info.value)
+    else:
+        assert str(info.value) == "detected missing cluster 0 of device drive-scsi0"
+    assert not target.exists()
+    result = verify_archive(path)  # verify reads what there is and reports it
+    assert result.problems == ["detected missing cluster 0 of device drive-scsi0"]
+
+
 def test_truncated_in_the_header(plain: Path) -> None:
     plain.write_bytes(plain.read_bytes()[:5000])
     with pytest.raises(ArchiveError, match=r"truncated inside the header .* at byte offset 5000"):

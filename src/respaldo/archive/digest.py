@@ -170,6 +170,11 @@ class SparseDigest:
             self.add(cluster_no, mask, (view[o : o + BLOCK_SIZE] for o in _set_blocks(mask)))
         return mask
 
+    def add_clusters(self, first: int, clusters: Iterable[bytes]) -> None:
+        """Whole clusters ``first``, ``first + 1``... as a reader sees them (see add_cluster)."""
+        for cluster_no, data in enumerate(clusters, start=first):
+            self.add_cluster(cluster_no, data)
+
     def skip(self, last_cluster: int) -> None:
         """Zero clusters up to ``last_cluster``: nothing to hash, but the order moves on."""
         self._advance(last_cluster)
@@ -225,8 +230,29 @@ def compare_digest(expected: DeviceDigest, actual: DeviceDigest) -> str | None:
     return None
 
 
+def check_device(expected: DeviceDigest, digest: SparseDigest) -> None:
+    """Raise an ``ArchiveError`` naming the device unless ``digest``, recomputed from the
+    archive read to its end, matches the sidecar's entry ``expected``."""
+    if not digest.in_order:
+        raise ArchiveError(
+            f"digest of device {digest.name} cannot be checked: its clusters are out of order"
+        )
+    reason = compare_digest(expected, digest.result())
+    if reason is not None:
+        raise ArchiveError(f"data digest mismatch for device {digest.name}: {reason}")
+
+
 def sidecar_path(archive: Path) -> Path:
     return archive.with_name(archive.name + SIDECAR_SUFFIX)
+
+
+def read_expected(archive: Path) -> dict[str, DeviceDigest] | None:
+    """The digests of the sidecar beside ``archive`` by device name; None when there is no
+    sidecar; an ``ArchiveError`` when it cannot be read."""
+    sidecar = sidecar_path(archive)
+    if not sidecar.exists():
+        return None
+    return {d.name: d for d in read_sidecar(sidecar)}
 
 
 def digest_for(name: str, size: int, expected: Mapping[str, DeviceDigest]) -> SparseDigest:

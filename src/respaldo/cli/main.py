@@ -7,7 +7,7 @@ import importlib
 import sys
 from collections.abc import Callable
 
-from respaldo.errors import RespaldoError
+from respaldo.errors import OutOfMemory, RespaldoError
 from respaldo.node import Node
 
 EXIT_FAILURE = 1
@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     except RespaldoError as err:
         print(f"respaldo: {err}", file=sys.stderr)
         return EXIT_USER_ERROR if err.user_error else EXIT_FAILURE
+    except MemoryError:
+        print(f"respaldo: {OutOfMemory()}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
     return 0

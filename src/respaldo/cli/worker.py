@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from respaldo.errors import RespaldoError
+from respaldo.errors import OutOfMemory, RespaldoError
 from respaldo.services.supervise import run_supervised
 
 EXIT_FAILED = 1
@@ -21,6 +21,9 @@ def run_in_worker(action: Callable[[], bool], recover: Callable[[int], list[str]
             return 0 if action() else EXIT_FAILED
         except RespaldoError as err:
             print(f"ERROR: {err}", flush=True)
+            return EXIT_FAILED
+        except MemoryError:
+            print(f"ERROR: {OutOfMemory()}", flush=True)
             return EXIT_FAILED
 
     code = run_supervised(work, recover)
