@@ -154,6 +154,22 @@ def test_full_cluster_hashes_like_its_sixteen_blocks() -> None:
     assert one.result() == sixteen.result()
 
 
+@pytest.mark.parametrize("scheme", [digest.SCHEME, digest.SCHEME_SHA256_V1])
+def test_a_buffer_of_clusters_hashes_like_each_cluster(scheme: str) -> None:
+    """What a restore hashes per run of clusters equals what a verify hashes per cluster."""
+    rnd = random.Random(5)
+    half = rnd.randbytes(8 * BLOCK_SIZE) + bytes(8 * BLOCK_SIZE)
+    lone = bytes(15 * BLOCK_SIZE) + rnd.randbytes(BLOCK_SIZE)
+    full = [rnd.randbytes(CLUSTER_SIZE) for _ in range(3)]
+    clusters = [full[0], full[1], bytes(CLUSTER_SIZE), half, lone, full[2], half[::-1]]
+    run, each = SparseDigest("d", 1 << 30, scheme), SparseDigest("d", 1 << 30, scheme)
+    run.add_buffer(7, b"".join(clusters))
+    for n, data in enumerate(clusters, start=7):
+        each.add_cluster(n, data)
+    assert run.result() == each.result()
+    assert run.result().data_bytes == (3 * 16 + 8 + 1 + 8) * BLOCK_SIZE
+
+
 def test_reader_digest_equals_the_writers(tmp_path: Path) -> None:
     for name, data in IMAGES:
         reader_side = SparseDigest(name, len(data))

@@ -33,7 +33,7 @@ from respaldo.archive.digest import (
     DeviceDigest,
     SparseDigest,
     block_runs,
-    cluster_mask,
+    cluster_masks,
 )
 from respaldo.errors import ArchiveError, RespaldoError
 
@@ -567,28 +567,6 @@ def _parse_devices(head: bytearray, blobs: _Blobs) -> list[VmaDevice]:
 # -- writer -----------------------------------------------------------------------------------
 
 
-def _cluster_masks(data: bytes | bytearray, start: int, count: int) -> list[int]:
-    """Masks of ``count`` clusters at ``data[start:]``.
-
-    One search in C finds the next 4 KiB run of zeros; every block before it holds data, so
-    the clusters before it are full without a look at their blocks (most data of most disks).
-    """
-    masks: list[int] = []
-    end = start + count * CLUSTER_SIZE
-    pos = start
-    while pos < end:
-        zeros = data.find(_ZERO_BLOCK, pos, end)
-        if zeros < 0:
-            masks.extend([FULL_MASK] * ((end - pos) // CLUSTER_SIZE))
-            break
-        full = (zeros - pos) // CLUSTER_SIZE
-        masks.extend([FULL_MASK] * full)
-        pos += full * CLUSTER_SIZE
-        masks.append(cluster_mask(data, pos))
-        pos += CLUSTER_SIZE
-    return masks
-
-
 def _stored_device_bytes(mask: int, valid: int) -> int:
     """Bytes of the device (not of padding) inside the stored blocks of a cluster."""
     if valid == CLUSTER_SIZE:
@@ -721,7 +699,7 @@ class VmaWriter:
         dup = dev.seen.add_range(first, count)
         if dup is not None:
             raise ArchiveError(_duplicate_message(dup, dev.dev.name))
-        masks = _cluster_masks(data, start, count)
+        masks = cluster_masks(data, start, count)
         nbytes = (count - 1) * CLUSTER_SIZE + last_valid
         stored = sum(m.bit_count() for m in masks[:-1]) * BLOCK_SIZE
         stored += _stored_device_bytes(masks[-1], last_valid)

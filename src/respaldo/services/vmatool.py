@@ -540,7 +540,6 @@ def extract_archive(
     """
     if fmt not in FORMATS:
         raise InputError("format", fmt, "expected raw or qcow2")
-    expected = read_expected(path)
     with _open(path) as stream:
         reader = VmaReader(stream)
         header = reader.header
@@ -548,10 +547,7 @@ def extract_archive(
         chosen = _select_devices(header, devices)
         for dev in chosen:
             _check_file_name(dev.name)
-            if expected is not None and dev.name not in expected:
-                raise ArchiveError(
-                    f"digest sidecar {sidecar_path(path)} has no entry for device {dev.name}"
-                )
+        expected = read_expected(path, [dev.name for dev in chosen])
         job = _Extraction(target)
         try:
             return _extract(reader, job, chosen, fmt, expected)

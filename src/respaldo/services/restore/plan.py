@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from respaldo.archive.compress import open_reader
-from respaldo.archive.digest import DeviceDigest, read_expected, sidecar_path
+from respaldo.archive.digest import DeviceDigest, read_expected
 from respaldo.archive.vma import (
     QmdumpMap,
     VmaHeader,
@@ -99,19 +99,9 @@ def make_plan(
             continue
         target = map_storage.get(entry.disk_key) or storage or entry.storage
         plan.disks.append(_disk_plan(registry, entry, dev.dev_id, dev.size, target))
-    plan.digests = _read_digests(archive, plan.disks)
+    # A sidecar that cannot be read, or lacks a restored disk, fails the plan.
+    plan.digests = read_expected(archive, [disk.device for disk in plan.disks])
     return plan
-
-
-def _read_digests(archive: Path, disks: list[DiskPlan]) -> dict[str, DeviceDigest] | None:
-    """The sidecar's digests; one that cannot be read, or lacks a disk, fails the plan."""
-    digests = read_expected(archive)
-    for disk in disks:
-        if digests is not None and disk.device not in digests:
-            raise ArchiveError(
-                f"digest sidecar {sidecar_path(archive)} has no entry for device {disk.device}"
-            )
-    return digests
 
 
 def _check_keys(option: str, given: list[str], archived: list[str]) -> None:

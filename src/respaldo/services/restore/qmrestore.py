@@ -200,11 +200,8 @@ class Restore:
     def _copy(self, targets: dict[int, DeviceTarget]) -> None:
         total = sum(d.size for d in self.plan.header.devices if not d.is_vmstate)
         progress = Progress(total, self._say)
-        expected = self.plan.digests or {}
-        digests = {d.dev_id: digest_for(d.device, d.size, expected) for d in self.plan.disks}
-        copy = ArchiveCopy(
-            targets, progress, Throttle(self.opts.bwlimit * 1024), digests if expected else None
-        )
+        digests = self._digests()
+        copy = ArchiveCopy(targets, progress, Throttle(self.opts.bwlimit * 1024), digests)
         with open_reader(self.plan.archive) as stream:
             copy.run(VmaReader(stream))
         sparse = total - copy.written
@@ -214,6 +211,14 @@ class Restore:
             f"written {human(copy.written)}"
         )
         self._check_digests(digests)
+
+    def _digests(self) -> dict[int, SparseDigest]:
+        """By device id, the digests the copy recomputes: one per restored disk when the
+        sidecar is there, none else."""
+        expected = self.plan.digests
+        if expected is None:
+            return {}
+        return {d.dev_id: digest_for(d.device, d.size, expected) for d in self.plan.disks}
 
     def _check_digests(self, digests: dict[int, SparseDigest]) -> None:
         """Each restored disk against the digest sidecar; a mismatch fails the restore."""

@@ -1,7 +1,7 @@
 """The restore copy: archive clusters in, contiguous runs written to the volumes in parallel.
 
-With a digest per device, each run is also hashed, in one thread beside the copy (BLAKE3
-releases the GIL), in the order the archive holds the runs.
+With a digest per device, each run is also hashed, whole, in one thread beside the copy
+(BLAKE3 releases the GIL), in the order the archive holds the runs.
 """
 
 from __future__ import annotations
@@ -102,11 +102,12 @@ class ArchiveCopy:
     def _flush(self, pool: ThreadPoolExecutor, dev_id: int) -> None:
         run = self._runs.pop(dev_id)
         device = self.targets[dev_id]
+        offset = run.start * CLUSTER_SIZE
+        clusters = b"".join(run.chunks)
         digest = self.digests.get(dev_id)
         if digest is not None and self._hasher is not None:
-            self._hasher.submit(digest.add_clusters, run.start, run.chunks)
-        offset = run.start * CLUSTER_SIZE
-        blob = b"".join(run.chunks)[: device.size - offset]  # the archive pads the last cluster
+            self._hasher.submit(digest.add_buffer, run.start, clusters)
+        blob = clusters[: device.size - offset]  # the archive pads the last cluster
         self.throttle.take(len(blob))
         self.written += len(blob)
         while len(self._pending) >= MAX_PENDING:
