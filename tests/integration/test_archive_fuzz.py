@@ -431,11 +431,11 @@ class Run:
 class Driver:
     """fuzz_driver.py in a subprocess: every run forked from it under ``LIMIT``."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, limit: int = LIMIT) -> None:
         # LC_ALL=C: argparse's gettext then looks for no translation (a third of a short run)
         self.env = {"RESPALDO_HOME": str(home), "RESPALDO_NODE": "fuzznode", "LC_ALL": "C"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.integration.fuzz_driver", str(LIMIT)],
+            [sys.executable, "-m", "tests.integration.fuzz_driver", str(limit)],
             cwd=REPO,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -529,26 +529,49 @@ def _left_by_restore(home: Path, vmid: int) -> list[Path]:
     return [p for p in places if p.exists()]
 
 
+def _check_ended_cleanly(run: Run, folder: Path, home: Path, vmid: int) -> str:
+    """Exit 0/1/2, a message on failure, no traceback, nothing left by a failed extract or
+    restore; returns the run described, for further asserts."""
+    where = f"{run.path} of {run.case} (exit {run.code}):\n{run.output}"
+    assert run.code in (0, 1, 2), where
+    assert "Traceback" not in run.output, where
+    if run.code:
+        assert "respaldo: " in run.output or "ERROR: " in run.output, where
+    if run.code and run.path == "vma-extract":
+        assert not (folder / "extracted").exists(), where
+    if run.code and run.path == "qmrestore":
+        assert not _left_by_restore(home, vmid), where
+    return where
+
+
 @pytest.mark.parametrize("number", range(len(CASES)), ids=[c.name for c in CASES])
 def test_every_reading_path_ends_cleanly(driver: Driver, tmp_path: Path, number: int) -> None:
     case = CASES[number]
     archive = materialize(case, tmp_path)
     vmid = FIRST_VMID + number
+    home = Path(driver.env["RESPALDO_HOME"])
     for run in driver.run(case.name, _paths(archive, tmp_path, vmid), tmp_path):
-        path = run.path
-        where = f"{path} of {case.name} (exit {run.code}):\n{run.output}"
-        assert run.code in (0, 1, 2), where
-        assert "Traceback" not in run.output, where
+        where = _check_ended_cleanly(run, tmp_path, home, vmid)
         assert "out of memory" not in run.output, where
         assert run.rss_mib < MAX_RSS_MIB, where
         if case.valid:
             assert run.code == 0, where
-        elif run.code:
-            assert "respaldo: " in run.output or "ERROR: " in run.output, where
-        if run.code and path == "vma-extract":
-            assert not (tmp_path / "extracted").exists(), where
-        if run.code and path == "qmrestore":
-            assert not _left_by_restore(Path(driver.env["RESPALDO_HOME"]), vmid), where
+
+
+@pytest.mark.parametrize("limit_mib", [128, 160, 224, 300])
+def test_a_tight_memory_limit_ends_in_a_message(tmp_path: Path, limit_mib: int) -> None:
+    """Under limits too tight for some paths (a thread's stack, a buffer), every path still
+    ends with a respaldo message, undone, never a traceback."""
+    runner = Driver(tmp_path / "node", limit_mib << 20)
+    try:
+        archive = materialize(CASES[0], tmp_path)
+        vmid = FIRST_VMID + len(CASES)
+        for run in runner.run(
+            f"valid at {limit_mib} MiB", _paths(archive, tmp_path, vmid), tmp_path
+        ):
+            _check_ended_cleanly(run, tmp_path, tmp_path / "node", vmid)
+    finally:
+        runner.close()
 
 
 def test_a_header_claiming_255_disks_of_256_tib_is_read_in_little_memory(

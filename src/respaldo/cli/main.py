@@ -7,7 +7,7 @@ import importlib
 import sys
 from collections.abc import Callable
 
-from respaldo.errors import OutOfMemory, RespaldoError
+from respaldo.errors import RespaldoError, out_of_memory
 from respaldo.node import Node
 
 EXIT_FAILURE = 1
@@ -48,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     except RespaldoError as err:
         print(f"respaldo: {err}", file=sys.stderr)
         return EXIT_USER_ERROR if err.user_error else EXIT_FAILURE
-    except MemoryError:
-        print(f"respaldo: {OutOfMemory()}", file=sys.stderr)
+    except (MemoryError, RuntimeError) as err:
+        if (oom := out_of_memory(err)) is None:
+            raise
+        print(f"respaldo: {oom}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from respaldo.errors import OutOfMemory, RespaldoError
+from respaldo.errors import RespaldoError, out_of_memory
 from respaldo.services.supervise import run_supervised
 
 EXIT_FAILED = 1
@@ -22,8 +22,10 @@ def run_in_worker(action: Callable[[], bool], recover: Callable[[int], list[str]
         except RespaldoError as err:
             print(f"ERROR: {err}", flush=True)
             return EXIT_FAILED
-        except MemoryError:
-            print(f"ERROR: {OutOfMemory()}", flush=True)
+        except (MemoryError, RuntimeError) as err:
+            if (oom := out_of_memory(err)) is None:
+                raise
+            print(f"ERROR: {oom}", flush=True)
             return EXIT_FAILED
 
     code = run_supervised(work, recover)
