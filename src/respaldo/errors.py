@@ -130,7 +130,33 @@ class LockTimeout(ConflictError):
         self.seconds = seconds
 
 
-# -- archive, tasks ---------------------------------------------------------------------------
+# -- resources, archive, tasks ---------------------------------------------------------------------
+
+
+class OutOfMemory(RespaldoError):
+    """The process ran out of memory (the machine's, or a limit such as ``ulimit -v``).
+
+    The faces turn a ``MemoryError`` that reaches them into this (see :func:`out_of_memory`),
+    so the user reads a message, not a traceback; code that knows what it was doing raises
+    its own error instead.
+    """
+
+    def __init__(self, what: str = "out of memory") -> None:
+        super().__init__(f"{what} (the machine's memory, or the process's limit such as ulimit -v)")
+
+
+#: What Python's ``threading`` raises when the memory for a new thread's stack is not there.
+_THREAD_START_FAILED = "can't start new thread"
+
+
+def out_of_memory(err: BaseException) -> OutOfMemory | None:
+    """The ``OutOfMemory`` a ``MemoryError``, or a thread that could not start (its stack
+    is memory too), stands for; None for any other exception."""
+    if isinstance(err, MemoryError):
+        return OutOfMemory()
+    if isinstance(err, RuntimeError) and str(err) == _THREAD_START_FAILED:
+        return OutOfMemory("cannot start a thread")
+    return None
 
 
 class ArchiveError(RespaldoError):

@@ -53,6 +53,15 @@ def test_add_alloc_list_path_free_remove(cli: Cli, tmp_path: Path) -> None:
     assert other.is_dir()  # removing a storage keeps its files, as in Proxmox
 
 
+def test_an_allocation_that_fails_leaves_no_file(cli: Cli) -> None:
+    """ext4 refuses a 256 TiB file after qemu-img has created it: the volume is not made at
+    all (a restore of an archive claiming such a disk relies on this to leave nothing)."""
+    images = cli.home / "storage" / "local" / "images"
+    message = cli.fails("pvesm", "alloc", "local", "300", "vm-300-disk-0.raw", str(1 << 38))
+    assert "qemu-img failed" in message
+    assert not (images / "300").exists()
+
+
 def test_vm_disks_on_a_second_storage(cli: Cli, tmp_path: Path) -> None:
     cli.run("pvesm", "add", "dir", "fast", "--path", str(tmp_path / "fast"))
     cli.run("qm", "create", "300", "--memory", "64", "--scsi0", "local:1", "--scsi1", "fast:1")

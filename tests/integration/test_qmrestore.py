@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from respaldo.archive.vma import read_header
 from tests.conftest import SHARED_FIXTURES
 from tests.integration.backup_helpers import archives, wait_for, write_patterns
 from tests.integration.conftest import Cli, Running
@@ -219,15 +222,65 @@ def test_bad_restore_options(cli: Cli, args: list[str], message: str) -> None:
 
 
 def test_proxmox_archive_missing_clusters_fails_cleanly(cli: Cli, tmp_path: Path) -> None:
-    raw = tmp_path / "vzdump-qemu-100-2021_10_31-11_43_42.vma"
-    raw.write_bytes(gzip.decompress((SHARED_FIXTURES / "proxmox-sample.vma.gz").read_bytes()))
-    stderr_out = cli.run("qmrestore", str(raw), "400", "--storage", "local", check=False)
+    """The sample holds 23 clusters of a 10 GiB disk: compressed, the restore finds the first
+    missing one and undoes itself; uncompressed, its size alone refuses it before any work."""
+    packed = tmp_path / "vzdump-qemu-100-2021_10_31-11_43_42.vma.gz"
+    shutil.copy(SHARED_FIXTURES / "proxmox-sample.vma.gz", packed)
+    stderr_out = cli.run("qmrestore", str(packed), "400", "--storage", "local", check=False)
     assert stderr_out.returncode == 1
     assert "detected missing cluster 23 of device drive-scsi0" in stderr_out.stdout
     assert not (cli.home / "config/qemu-server/400.conf").exists()
     assert not list((cli.home / IMAGES).glob("400/*"))
+    raw = tmp_path / "vzdump-qemu-100-2021_10_31-11_43_42.vma"
+    raw.write_bytes(gzip.decompress(packed.read_bytes()))
+    before = _tree(cli.home)
+    message = cli.fails("qmrestore", str(raw), "400", "--storage", "local")
+    assert "archive truncated or its header damaged: it is 538112 bytes" in message
+    assert "drive-scsi0, of 10737418240 bytes" in message
+    assert _tree(cli.home) == before
     # without --storage, the archive's own storage (local-lvm) is not on this node
-    assert "storage 'local-lvm' does not exist" in cli.fails("qmrestore", str(raw), "400")
+    assert "storage 'local-lvm' does not exist" in cli.fails("qmrestore", str(packed), "400")
+
+
+def _flip_first_data_byte(archive: Path) -> str:
+    """Flip the first stored data byte of an uncompressed archive (the md5 sums cover only
+    headers, so the archive still reads); the name of the device it belongs to."""
+    data = bytearray(archive.read_bytes())
+    header = read_header(io.BytesIO(bytes(data)))
+    pos = header.header_size
+    while True:
+        blocks = int.from_bytes(data[pos + 6 : pos + 8], "big")
+        if blocks:
+            entries = struct.unpack_from(">59Q", data, pos + 40)
+            dev_id = next(e >> 32 & 0xFF for e in entries if e >> 48)
+            data[pos + 512] ^= 0xFF
+            archive.write_bytes(data)
+            return header.device(dev_id).name
+        pos += 512
+
+
+def test_restore_checks_every_disk_against_the_digest_sidecar(cli: Cli) -> None:
+    archive = _backed_up_vm(cli, "0")
+    sidecar = archive.with_name(archive.name + ".digest.json")
+    out = cli.run("qmrestore", str(archive), "210").stdout
+    for device in ("drive-virtio0", "drive-sata1"):
+        assert f"data of {device} matches its digest in {sidecar.name}" in out
+    old_config = (cli.home / "config/qemu-server/210.conf").read_text()
+
+    device = _flip_first_data_byte(archive)
+    before = _tree(cli.home)
+    for args in (["211"], ["210", "--force", "1"]):  # into a new VM, and over VM 210
+        proc = cli.run("qmrestore", str(archive), *args, check=False, timeout=120)
+        assert proc.returncode == 1, proc.stdout
+        assert f"ERROR: data digest mismatch for device {device}: digest" in proc.stdout
+        assert "restore failed: cleaning up" in proc.stdout
+        assert "Traceback" not in proc.stdout + proc.stderr
+        assert _tree(cli.home) == before  # new volumes freed, no config for 211, no record
+    assert (cli.home / "config/qemu-server/210.conf").read_text() == old_config
+
+    sidecar.unlink()
+    out = cli.run("qmrestore", str(archive), "212").stdout
+    assert f"no digest sidecar {sidecar.name}: the restored data could not be checked" in out
 
 
 @contextmanager

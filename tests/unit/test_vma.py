@@ -25,6 +25,7 @@ from respaldo.archive.vma import (
     VmaHeader,
     VmaReader,
     VmaWriter,
+    check_capacity,
     parse_qmdump_map,
     read_header,
     restore_device_streams,
@@ -242,6 +243,29 @@ def test_all_zero_devices_store_no_blocks() -> None:
     assert len(seen) == clusters and all(data is None for _, _, data in seen)
     report = reader.report()
     assert [d.zero_clusters for d in report.devices] == [11, 200]
+
+
+def test_an_archive_size_bounds_what_its_header_may_claim() -> None:
+    """All-zero disks make the smallest archive that holds them: header + 512 bytes per 59
+    clusters. One byte less, and the header claims more than the archive can hold."""
+    sizes = [100 * CLUSTER_SIZE, 19 * CLUSTER_SIZE + 512]  # 120 clusters: 3 extent headers
+    out = io.BytesIO()
+    writer = VmaWriter(out, CONF, [("drive-a", sizes[0]), ("drive-b", sizes[1])])
+    writer.write_zero_clusters(1, 0, 100)
+    writer.write_zero_clusters(2, 0, 20)
+    writer.close()
+    data = out.getvalue()
+    header = read_header(io.BytesIO(data))
+    assert len(data) == header.header_size + 3 * 512
+    check_capacity(header, len(data))
+    check_capacity(header, None)  # a compressed stream: its size is not known, nothing to say
+    with pytest.raises(ArchiveError) as info:
+        check_capacity(header, len(data) - 1)
+    assert str(info.value) == (
+        f"archive truncated or its header damaged: it is {len(data) - 1} bytes, but its header "
+        f"claims 2 disk(s) of {sum(sizes)} bytes in all (the largest, drive-a, of "
+        f"{sizes[0]} bytes), whose 120 clusters need at least {len(data)} bytes"
+    )
 
 
 def test_writer_counters_and_partial_masks() -> None:

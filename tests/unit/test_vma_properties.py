@@ -3,6 +3,7 @@ ArchiveError (never struct.error, IndexError, ValueError or a hang)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import itertools
@@ -262,3 +263,22 @@ def test_reader_only_raises_archive_error(
             assert data is None or len(data) == CLUSTER_SIZE
     except ArchiveError as err:
         assert str(err)
+
+
+@given(st.data())
+@PROPS
+def test_verify_names_the_first_missing_cluster_whatever_came(data: st.DataObject) -> None:
+    """Any subset of a device's clusters, in any order: found and first missing as a set says."""
+    total = data.draw(st.integers(1, 400))
+    present = data.draw(st.lists(st.integers(0, total - 1), unique=True, max_size=total))
+    out = io.BytesIO()
+    writer = VmaWriter(out, CONF, [("drive-scsi0", total * CLUSTER_SIZE)])
+    for n in present:
+        writer.write_cluster(1, n, bytes([n % 251 + 1]) * CLUSTER_SIZE if n % 3 else None)
+    with contextlib.suppress(ArchiveError):  # incomplete on purpose: close() flushes, then says so
+        writer.close()
+    [device] = VmaReader(io.BytesIO(out.getvalue())).verify().devices
+    missing = sorted(set(range(total)) - set(present))
+    assert device.first_missing == (missing[0] if missing else None)
+    assert device.clusters_found == len(present)
+    assert device.zero_clusters == sum(1 for n in present if not n % 3)

@@ -153,6 +153,22 @@ def test_full_cluster_hashes_like_its_sixteen_blocks() -> None:
     assert one.result() == sixteen.result()
 
 
+@pytest.mark.parametrize("scheme", [digest.SCHEME, digest.SCHEME_SHA256_V1])
+def test_a_buffer_of_clusters_hashes_like_each_cluster(scheme: str) -> None:
+    """What a restore hashes per run of clusters equals what a verify hashes per cluster."""
+    rnd = random.Random(5)
+    half = rnd.randbytes(8 * BLOCK_SIZE) + bytes(8 * BLOCK_SIZE)
+    lone = bytes(15 * BLOCK_SIZE) + rnd.randbytes(BLOCK_SIZE)
+    full = [rnd.randbytes(CLUSTER_SIZE) for _ in range(3)]
+    clusters = [full[0], full[1], bytes(CLUSTER_SIZE), half, lone, full[2], half[::-1]]
+    run, each = SparseDigest("d", 1 << 30, scheme), SparseDigest("d", 1 << 30, scheme)
+    run.add_buffer(7, b"".join(clusters))
+    for n, data in enumerate(clusters, start=7):
+        each.add_cluster(n, data)
+    assert run.result() == each.result()
+    assert run.result().data_bytes == (3 * 16 + 8 + 1 + 8) * BLOCK_SIZE
+
+
 def test_reader_digest_equals_the_writers(tmp_path: Path) -> None:
     for name, data in IMAGES:
         reader_side = SparseDigest(name, len(data))
@@ -494,6 +510,29 @@ def test_missing_and_empty_and_foreign_files(tmp_path: Path) -> None:
     with pytest.raises(ArchiveError):
         extract_archive(foreign, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("compression", [Compression.NONE, Compression.ZSTD])
+def test_header_claiming_more_than_the_archive_holds(
+    tmp_path: Path, compression: Compression
+) -> None:
+    """A header alone that claims a 1 TiB disk: the size of an uncompressed file refuses it
+    before any file exists; compressed, the read finds cluster 0 missing."""
+    path = tmp_path / "claim.vma"
+    with path.open("wb") as file, open_writer(file, compression) as cw:
+        VmaWriter(cw, {"qemu-server.conf": CONF}, [("drive-scsi0", 1 << 40)]).abort()
+    target = tmp_path / "out"
+    with pytest.raises(ArchiveError) as info:
+        extract_archive(path, target)
+    if compression is Compression.NONE:
+        assert str(info.value).startswith("archive truncated or its header damaged: it is ")
+        needed = 12800 + -(-(1 << 24) // 59) * 512  # header, then 59 clusters per extent
+        assert f"whose {1 << 24} clusters need at least {needed} bytes" in str(info.value)
+    else:
+        assert str(info.value) == "detected missing cluster 0 of device drive-scsi0"
+    assert not target.exists()
+    result = verify_archive(path)  # verify reads what there is and reports it
+    assert result.problems == ["detected missing cluster 0 of device drive-scsi0"]
 
 
 def test_truncated_in_the_header(plain: Path) -> None:

@@ -20,6 +20,7 @@ import enum
 import gzip
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 import threading
@@ -514,6 +515,18 @@ class DecompressedReader:
         self.path = path
         self.compression = compression
         self._file = file
+
+    @property
+    def stream_size(self) -> int | None:
+        """Bytes of the decompressed stream when known without reading it (an uncompressed
+        regular file: its size), else None."""
+        if self.compression is not Compression.NONE:
+            return None
+        try:
+            info = os.fstat(self._file.fileno())
+        except OSError as err:
+            raise self._error(str(err)) from err
+        return info.st_size if stat.S_ISREG(info.st_mode) else None
 
     def read(self, size: int = -1, /) -> bytes:
         """Up to ``size`` bytes (all the rest if negative); b"" only at the verified end."""

@@ -170,6 +170,24 @@ class SparseDigest:
             self.add(cluster_no, mask, (view[o : o + BLOCK_SIZE] for o in _set_blocks(mask)))
         return mask
 
+    def add_buffer(self, first: int, data: bytes) -> None:
+        """Whole clusters ``first``, ``first + 1``... one after the other in ``data`` (a
+        reader's run of 64 KiB clusters), each hashed as :meth:`add_cluster` would.
+
+        Runs of blocks holding data go to the hash as single slices of ``data``: a run of
+        full clusters is one call, which holds the GIL once, not once per cluster.
+        """
+        count = len(data) // CLUSTER_SIZE
+        if count * CLUSTER_SIZE != len(data):
+            raise ArchiveError(f"{len(data)} bytes are not whole clusters of {CLUSTER_SIZE}")
+        if self.scheme != SCHEME:
+            for i in range(count):
+                self.add_cluster(first + i, data[i * CLUSTER_SIZE : (i + 1) * CLUSTER_SIZE])
+            return
+        masks = cluster_masks(data, 0, count)
+        keys = [CLUSTER_KEY.pack(first + i, mask) for i, mask in enumerate(masks) if mask]
+        self.add_run(first, first + count - 1, b"".join(keys), _data_slices(data, masks))
+
     def skip(self, last_cluster: int) -> None:
         """Zero clusters up to ``last_cluster``: nothing to hash, but the order moves on."""
         self._advance(last_cluster)
@@ -191,6 +209,42 @@ def cluster_mask(data: bytes | bytearray, at: int = 0) -> int:
         if not data.startswith(_ZERO_BLOCK, at + off):
             mask |= 1 << j
     return mask
+
+
+def cluster_masks(data: bytes | bytearray, start: int, count: int) -> list[int]:
+    """Masks of ``count`` clusters at ``data[start:]``.
+
+    One search in C finds the next 4 KiB run of zeros; every block before it holds data, so
+    the clusters before it are full without a look at their blocks (most data of most disks).
+    """
+    masks: list[int] = []
+    end = start + count * CLUSTER_SIZE
+    pos = start
+    while pos < end:
+        zeros = data.find(_ZERO_BLOCK, pos, end)
+        if zeros < 0:
+            masks.extend([FULL_MASK] * ((end - pos) // CLUSTER_SIZE))
+            break
+        full = (zeros - pos) // CLUSTER_SIZE
+        masks.extend([FULL_MASK] * full)
+        pos += full * CLUSTER_SIZE
+        masks.append(cluster_mask(data, pos))
+        pos += CLUSTER_SIZE
+    return masks
+
+
+def _data_slices(data: bytes, masks: list[int]) -> list[memoryview]:
+    """The blocks the masks mark in ``data``, adjacent ones joined into one slice."""
+    view = memoryview(data)
+    ranges: list[list[int]] = []
+    for i, mask in enumerate(masks):
+        base = i * CLUSTER_SIZE
+        for start, end in [(0, CLUSTER_SIZE)] if mask == FULL_MASK else block_runs(mask):
+            if ranges and ranges[-1][1] == base + start:
+                ranges[-1][1] = base + end
+            else:
+                ranges.append([base + start, base + end])
+    return [view[start:end] for start, end in ranges]
 
 
 def _set_blocks(mask: int) -> list[int]:
@@ -225,8 +279,34 @@ def compare_digest(expected: DeviceDigest, actual: DeviceDigest) -> str | None:
     return None
 
 
+def check_device(expected: DeviceDigest, digest: SparseDigest) -> None:
+    """Raise an ``ArchiveError`` naming the device unless ``digest``, recomputed from the
+    archive read to its end, matches the sidecar's entry ``expected``."""
+    if not digest.in_order:
+        raise ArchiveError(
+            f"digest of device {digest.name} cannot be checked: its clusters are out of order"
+        )
+    reason = compare_digest(expected, digest.result())
+    if reason is not None:
+        raise ArchiveError(f"data digest mismatch for device {digest.name}: {reason}")
+
+
 def sidecar_path(archive: Path) -> Path:
     return archive.with_name(archive.name + SIDECAR_SUFFIX)
+
+
+def read_expected(archive: Path, devices: Iterable[str] = ()) -> dict[str, DeviceDigest] | None:
+    """The digests of the sidecar beside ``archive`` by device name; None when there is no
+    sidecar; an ``ArchiveError`` when it cannot be read or has no entry for one of
+    ``devices`` (those a restore or an extraction is about to check)."""
+    sidecar = sidecar_path(archive)
+    if not sidecar.exists():
+        return None
+    expected = {d.name: d for d in read_sidecar(sidecar)}
+    for name in devices:
+        if name not in expected:
+            raise ArchiveError(f"digest sidecar {sidecar} has no entry for device {name}")
+    return expected
 
 
 def digest_for(name: str, size: int, expected: Mapping[str, DeviceDigest]) -> SparseDigest:

@@ -8,6 +8,8 @@ and reads it so Proxmox backups restore here.
 The code is written for the hot path of a multi-GiB backup: every per-byte operation runs in C
 (bytes comparison, ``startswith``, ``join``, ``struct``), Python only loops over blocks, clusters
 and extents, and memory stays flat (one extent buffered, one bit per cluster for bookkeeping).
+The reader's bookkeeping grows with the clusters the archive holds, never with the device sizes
+its header claims (a 12 KiB header may claim 255 devices of 256 TiB each).
 Every problem with an archive becomes an ``ArchiveError`` carrying the byte offset when known.
 """
 
@@ -23,13 +25,15 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Final, Protocol
 
+from pyroaring import BitMap
+
 from respaldo.archive.background import BackgroundWorker
 from respaldo.archive.digest import (
     CLUSTER_KEY,
     DeviceDigest,
     SparseDigest,
     block_runs,
-    cluster_mask,
+    cluster_masks,
 )
 from respaldo.errors import ArchiveError, RespaldoError
 
@@ -246,6 +250,46 @@ class _ClusterMap:
         return self.find(0, self.total, want=0)
 
 
+class _SeenClusters:
+    """Which of a device's ``total`` clusters an archive being read held so far.
+
+    A roaring bitmap: memory follows the clusters seen (a few bytes each while they are
+    scattered, about one bit each once dense), not ``total``, which only the header claims.
+    """
+
+    __slots__ = ("bits", "total")
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.bits = BitMap()
+
+    @property
+    def count(self) -> int:
+        return len(self.bits)
+
+    def add(self, n: int) -> bool:
+        """Mark cluster n; False if it was marked already."""
+        try:
+            self.bits.add_checked(n)
+        except KeyError:
+            return False
+        return True
+
+    def first_missing(self) -> int | None:
+        if len(self.bits) >= self.total:
+            return None
+        # rank(m) counts the clusters <= m seen; the first missing cluster is the smallest m
+        # where that count falls behind m + 1 (a binary search: 32 steps at most).
+        lo, hi = 0, self.total - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.bits.rank(mid) <= mid:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+
 def _missing_message(cluster: int, devname: str) -> str:
     return f"detected missing cluster {cluster} of device {devname}"
 
@@ -403,6 +447,31 @@ def read_header(stream: ReadableStream) -> VmaHeader:
     )
 
 
+def check_capacity(header: VmaHeader, archive_bytes: int | None) -> None:
+    """Refuse a header that claims more than an archive of ``archive_bytes`` can hold.
+
+    ``archive_bytes`` is the size of the uncompressed VMA stream, known without reading it
+    only for an uncompressed file (None: unknown, nothing to check). Every cluster of every
+    disk needs an 8-byte blockinfo entry, and one 512-byte extent header holds at most 59 of
+    them, so the disks' clusters need at least ``ceil(clusters / 59) * 512`` bytes after the
+    header, even when all zero.
+    Restore and extract call this before they allocate anything of the claimed sizes; an
+    ``ArchiveError`` names the claim and the size.
+    """
+    disks = [d for d in header.devices if not d.is_vmstate]
+    clusters = sum(d.clusters for d in disks)
+    needed = header.header_size + -(-clusters // MAX_CLUSTERS_PER_EXTENT) * EXTENT_HEADER_SIZE
+    if archive_bytes is None or needed <= archive_bytes or not disks:
+        return
+    largest = max(disks, key=lambda d: d.size)
+    raise ArchiveError(
+        f"archive truncated or its header damaged: it is {archive_bytes} bytes, but its header "
+        f"claims {len(disks)} disk(s) of {sum(d.size for d in disks)} bytes in all (the "
+        f"largest, {largest.name}, of {largest.size} bytes), whose {clusters} clusters need "
+        f"at least {needed} bytes"
+    )
+
+
 def _truncated(what: str, expected: int, got: int, start: int) -> ArchiveError:
     return ArchiveError(
         f"archive truncated inside {what} (expected {expected} bytes, got {got})", start + got
@@ -496,28 +565,6 @@ def _parse_devices(head: bytearray, blobs: _Blobs) -> list[VmaDevice]:
 
 
 # -- writer -----------------------------------------------------------------------------------
-
-
-def _cluster_masks(data: bytes | bytearray, start: int, count: int) -> list[int]:
-    """Masks of ``count`` clusters at ``data[start:]``.
-
-    One search in C finds the next 4 KiB run of zeros; every block before it holds data, so
-    the clusters before it are full without a look at their blocks (most data of most disks).
-    """
-    masks: list[int] = []
-    end = start + count * CLUSTER_SIZE
-    pos = start
-    while pos < end:
-        zeros = data.find(_ZERO_BLOCK, pos, end)
-        if zeros < 0:
-            masks.extend([FULL_MASK] * ((end - pos) // CLUSTER_SIZE))
-            break
-        full = (zeros - pos) // CLUSTER_SIZE
-        masks.extend([FULL_MASK] * full)
-        pos += full * CLUSTER_SIZE
-        masks.append(cluster_mask(data, pos))
-        pos += CLUSTER_SIZE
-    return masks
 
 
 def _stored_device_bytes(mask: int, valid: int) -> int:
@@ -652,7 +699,7 @@ class VmaWriter:
         dup = dev.seen.add_range(first, count)
         if dup is not None:
             raise ArchiveError(_duplicate_message(dup, dev.dev.name))
-        masks = _cluster_masks(data, start, count)
+        masks = cluster_masks(data, start, count)
         nbytes = (count - 1) * CLUSTER_SIZE + last_valid
         stored = sum(m.bit_count() for m in masks[:-1]) * BLOCK_SIZE
         stored += _stored_device_bytes(masks[-1], last_valid)
@@ -929,7 +976,7 @@ class _ReadDevice:
     """Per-device state while reading: seen clusters and the counts a verify reports."""
 
     dev: VmaDevice
-    seen: _ClusterMap
+    seen: _SeenClusters
     tail_mask: int
     zero_clusters: int = 0
     data_bytes: int = 0
@@ -938,7 +985,7 @@ class _ReadDevice:
     def create(cls, dev: VmaDevice) -> _ReadDevice:
         tail = dev.size % CLUSTER_SIZE
         mask = (1 << -(-tail // BLOCK_SIZE)) - 1 if tail else FULL_MASK
-        return cls(dev, _ClusterMap(0 if dev.is_vmstate else dev.clusters), mask)
+        return cls(dev, _SeenClusters(0 if dev.is_vmstate else dev.clusters), mask)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1038,9 +1085,12 @@ class VmaReader:
         if self._started:
             raise ArchiveError("the archive stream was already read")
         self._started = True
-        while (extent := self._read_extent()) is not None:
-            self._extents += 1
-            yield extent
+        try:
+            while (extent := self._read_extent()) is not None:
+                self._extents += 1
+                yield extent
+        except MemoryError as err:  # a process memory limit, or a machine out of memory
+            raise ArchiveError("out of memory while reading the archive", self._pos) from err
 
     def _read_extent(self) -> _Extent | None:
         start = self._pos

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 
 from respaldo.cli.commands import EXTRA, SCHEMA_KEY
-from respaldo.errors import RespaldoError
+from respaldo.errors import RespaldoError, out_of_memory
 from respaldo.node import Node
 
 EXIT_FAILURE = 1
@@ -60,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     except RespaldoError as err:
         print(f"respaldo: {err}", file=sys.stderr)
         return EXIT_USER_ERROR if err.user_error else EXIT_FAILURE
+    except (MemoryError, RuntimeError) as err:
+        if (oom := out_of_memory(err)) is None:
+            raise
+        print(f"respaldo: {oom}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
     return 0

@@ -30,9 +30,11 @@ from respaldo.archive.digest import (
     DeviceDigest,
     SparseDigest,
     block_runs,
+    check_device,
     cluster_mask,
     compare_digest,
     digest_for,
+    read_expected,
     read_sidecar,
     sidecar_path,
 )
@@ -44,6 +46,7 @@ from respaldo.archive.vma import (
     VmaDevice,
     VmaHeader,
     VmaReader,
+    check_capacity,
     read_header,
 )
 from respaldo.config.schema import Schema, boolean, string
@@ -250,14 +253,6 @@ class _TrackedStream:
         if size and not data:
             self.at_end = True
         return data
-
-
-def _read_expected(path: Path) -> dict[str, DeviceDigest] | None:
-    """The sidecar's digests by device name, None without a sidecar; raises if unreadable."""
-    sidecar = sidecar_path(path)
-    if not sidecar.exists():
-        return None
-    return {d.name: d for d in read_sidecar(sidecar)}
 
 
 # -- list and config --------------------------------------------------------------------------
@@ -559,17 +554,14 @@ def extract_archive(
     """
     if fmt not in FORMATS:
         raise InputError("format", fmt, "expected raw or qcow2")
-    expected = _read_expected(path)
     with _open(path) as stream:
         reader = VmaReader(stream)
         header = reader.header
+        check_capacity(header, stream.stream_size)  # before files of the claimed sizes exist
         chosen = _select_devices(header, devices)
         for dev in chosen:
             _check_file_name(dev.name)
-            if expected is not None and dev.name not in expected:
-                raise ArchiveError(
-                    f"digest sidecar {sidecar_path(path)} has no entry for device {dev.name}"
-                )
+        expected = read_expected(path, [dev.name for dev in chosen])
         job = _Extraction(target)
         try:
             return _extract(reader, job, chosen, fmt, expected)
@@ -632,10 +624,4 @@ def _check_digests(outputs: Iterable[_Output], expected: dict[str, DeviceDigest]
     """Compare each extracted device's recomputed digest with the sidecar's."""
     for out in outputs:
         assert out.digest is not None
-        if not out.digest.in_order:
-            raise ArchiveError(
-                f"digest of device {out.dev.name} cannot be checked: its clusters are out of order"
-            )
-        reason = compare_digest(expected[out.dev.name], out.digest.result())
-        if reason is not None:
-            raise ArchiveError(f"data digest mismatch for device {out.dev.name}: {reason}")
+        check_device(expected[out.dev.name], out.digest)

@@ -149,7 +149,15 @@ class DirStorage:
         if path.exists():
             raise ConflictError(f"volume '{self.id}:{volname}' already exists")
         path.parent.mkdir(parents=True, exist_ok=True)
-        img.create(path, fmt, size)
+        try:
+            img.create(path, fmt, size)
+        except BaseException:
+            # qemu-img may fail after creating the file (a size the file system refuses):
+            # an allocation makes the volume or nothing.
+            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()
+            raise
         return volname
 
     def free_image(self, volname: str) -> None:

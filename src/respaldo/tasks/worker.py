@@ -48,7 +48,14 @@ from types import FrameType
 from typing import Any, NoReturn, TextIO
 
 from respaldo import memtune
-from respaldo.errors import InputError, NoSuchTask, RespaldoError, TaskError, TaskStopped
+from respaldo.errors import (
+    InputError,
+    NoSuchTask,
+    RespaldoError,
+    TaskError,
+    TaskStopped,
+    out_of_memory,
+)
 from respaldo.node import Node
 from respaldo.tasks.context import FileContext
 from respaldo.tasks.proc import process_start
@@ -472,6 +479,9 @@ def _do_work(ctx: FileContext, work: WorkFunction, params: dict[str, Any]) -> st
     except RespaldoError as err:
         return _error_line(err)
     except BaseException as err:
+        oom = out_of_memory(err)
+        if oom is not None:  # a clean message, not a traceback: the work ran out of memory
+            return _error_line(oom)
         ctx.log(traceback.format_exc().rstrip("\n"))
         return _error_line(err)
     return f"TASK WARNINGS: {ctx.warnings}" if ctx.warnings else "TASK OK"

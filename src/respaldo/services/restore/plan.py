@@ -1,5 +1,6 @@
-"""What a restore will do, decided from the archive's header and the options, before any
-change: which disks, onto which storage, in which format, of which size."""
+"""What a restore will do, decided from the archive's header, its digest sidecar and the
+options, before any change: which disks, onto which storage, in which format, of which size,
+checked against which digests."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from respaldo.archive.compress import open_reader
-from respaldo.archive.vma import QmdumpMap, VmaHeader, parse_qmdump_map, read_header
+from respaldo.archive.digest import DeviceDigest, read_expected
+from respaldo.archive.vma import (
+    QmdumpMap,
+    VmaHeader,
+    check_capacity,
+    parse_qmdump_map,
+    read_header,
+)
 from respaldo.config.vmconfig import VmConfig
 from respaldo.errors import ArchiveError, InputError
 from respaldo.storage.registry import StorageRegistry
@@ -32,12 +40,20 @@ class RestorePlan:
     config: VmConfig  # as archived (VMID of the target)
     disks: list[DiskPlan] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # archived disks left out by --disks
+    # The digest sidecar's entries by device name; None when there is no sidecar.
+    digests: dict[str, DeviceDigest] | None = None
 
 
 def read_archive_header(path: Path) -> VmaHeader:
-    """Only the header is read, whatever the compression: instant even for a huge archive."""
+    """Only the header is read, whatever the compression: instant even for a huge archive.
+
+    An uncompressed archive too small for the disks its header claims is refused here,
+    before anything is allocated.
+    """
     with open_reader(path) as stream:
-        return read_header(stream)
+        header = read_header(stream)
+        check_capacity(header, stream.stream_size)
+        return header
 
 
 def parse_map_storage(text: str | None) -> dict[str, str]:
@@ -83,6 +99,8 @@ def make_plan(
             continue
         target = map_storage.get(entry.disk_key) or storage or entry.storage
         plan.disks.append(_disk_plan(registry, entry, dev.dev_id, dev.size, target))
+    # A sidecar that cannot be read, or lacks a restored disk, fails the plan.
+    plan.digests = read_expected(archive, [disk.device for disk in plan.disks])
     return plan
 
 

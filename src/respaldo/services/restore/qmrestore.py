@@ -3,7 +3,8 @@
 Order of work, so that a failure at any point loses nothing:
 1. plan from the archive header and check the target VM (exists? running? protected? locked?);
 2. reserve the VMID (a config holding only ``lock: create``) or lock the existing VM;
-3. allocate new volumes and stream the archive into them;
+3. allocate new volumes and stream the archive into them; with the digest sidecar
+   ``<archive>.digest.json`` beside the archive, check each disk against it;
 4. write the final config, then free the old volumes it replaces.
 A failure before 4 frees the new volumes and puts the old config back (or removes the
 reservation): the old VM is untouched. A killed worker is undone the same way by its
@@ -21,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from respaldo.archive.compress import open_reader
+from respaldo.archive.digest import SparseDigest, check_device, digest_for, sidecar_path
 from respaldo.archive.vma import VmaReader
 from respaldo.config.ids import check_vmid
 from respaldo.config.keyvalue import KeyValueFile, atomic_write_text
@@ -246,7 +248,8 @@ class Restore:
     def _copy(self, targets: dict[int, DeviceTarget]) -> None:
         total = sum(d.size for d in self.plan.header.devices if not d.is_vmstate)
         progress = Progress(total, self._say)
-        copy = ArchiveCopy(targets, progress, Throttle(self.opts.bwlimit * 1024))
+        digests = self._digests()
+        copy = ArchiveCopy(targets, progress, Throttle(self.opts.bwlimit * 1024), digests)
         with open_reader(self.plan.archive) as stream:
             copy.run(VmaReader(stream))
         sparse = total - copy.written
@@ -255,6 +258,25 @@ class Restore:
             f"total bytes read {total}, sparse bytes {sparse} ({share:.0f}%), "
             f"written {human_size(copy.written)}"
         )
+        self._check_digests(digests)
+
+    def _digests(self) -> dict[int, SparseDigest]:
+        """By device id, the digests the copy recomputes: one per restored disk when the
+        sidecar is there, none else."""
+        expected = self.plan.digests
+        if expected is None:
+            return {}
+        return {d.dev_id: digest_for(d.device, d.size, expected) for d in self.plan.disks}
+
+    def _check_digests(self, digests: dict[int, SparseDigest]) -> None:
+        """Each restored disk against the digest sidecar; a mismatch fails the restore."""
+        sidecar = sidecar_path(self.plan.archive).name
+        if self.plan.digests is None:
+            self._say(f"no digest sidecar {sidecar}: the restored data could not be checked")
+            return
+        for disk in self.plan.disks:
+            check_device(self.plan.digests[disk.device], digests[disk.dev_id])
+            self._say(f"data of {disk.device} matches its digest in {sidecar}")
 
     def _final_config(self, volumes: dict[str, tuple[str, int]]) -> tuple[VmConfig, list[str]]:
         if self.existing is not None and self.opts.disks is not None:
