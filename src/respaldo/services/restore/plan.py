@@ -4,12 +4,12 @@ change: which disks, onto which storage, in which format, of which size."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from respaldo.archive.compress import open_reader
 from respaldo.archive.vma import QmdumpMap, VmaHeader, parse_qmdump_map, read_header
 from respaldo.config.vmconfig import VmConfig
 from respaldo.errors import ArchiveError, InputError
+from respaldo.storage.backupstore import ArchiveSource
 from respaldo.storage.registry import StorageRegistry
 
 FORMATS = ("qcow2", "raw")
@@ -27,16 +27,16 @@ class DiskPlan:
 
 @dataclass
 class RestorePlan:
-    archive: Path
+    archive: ArchiveSource
     header: VmaHeader
     config: VmConfig  # as archived (VMID of the target)
     disks: list[DiskPlan] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # archived disks left out by --disks
 
 
-def read_archive_header(path: Path) -> VmaHeader:
+def read_archive_header(archive: ArchiveSource) -> VmaHeader:
     """Only the header is read, whatever the compression: instant even for a huge archive."""
-    with open_reader(path) as stream:
+    with open_reader(archive.open(), archive.name) as stream:
         return read_header(stream)
 
 
@@ -55,7 +55,7 @@ def parse_map_storage(text: str | None) -> dict[str, str]:
 
 def make_plan(
     registry: StorageRegistry,
-    archive: Path,
+    archive: ArchiveSource,
     vmid: int,
     storage: str | None,
     map_storage: dict[str, str],
@@ -65,8 +65,9 @@ def make_plan(
     try:
         text = header.config_text()
     except (KeyError, UnicodeDecodeError) as err:
-        raise ArchiveError(f"{archive}: no readable qemu-server.conf in the archive") from err
-    plan = RestorePlan(archive, header, VmConfig.parse(vmid, text, f"{archive}:qemu-server.conf"))
+        raise ArchiveError(f"{archive.name}: no readable qemu-server.conf in the archive") from err
+    config = VmConfig.parse(vmid, text, f"{archive.name}:qemu-server.conf")
+    plan = RestorePlan(archive, header, config)
     maps = {m.devname: m for m in parse_qmdump_map(text)}
     archived_keys = [maps[d.name].disk_key for d in header.devices if d.name in maps]
     _check_keys("map-storage", list(map_storage), archived_keys)
@@ -77,7 +78,7 @@ def make_plan(
             continue
         entry = maps.get(dev.name)
         if entry is None:
-            raise ArchiveError(f"{archive}: device {dev.name} has no #qmdump#map line")
+            raise ArchiveError(f"{archive.name}: device {dev.name} has no #qmdump#map line")
         if only_disks is not None and entry.disk_key not in only_disks:
             plan.skipped.append(entry.disk_key)
             continue

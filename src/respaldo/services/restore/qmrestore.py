@@ -123,7 +123,7 @@ class Restore:
         self.vms = VmConfigService(node)
         self.vmid = check_vmid(opts.vmid)
         self.state = RestoreState(self.vmid)
-        archive = self.vms.storages.archive_path(opts.archive)
+        archive = self.vms.storages.archive_source(opts.archive)
         self.plan: RestorePlan = make_plan(
             self.vms.storages, archive, self.vmid, opts.storage, opts.map_storage, opts.disks
         )
@@ -169,7 +169,7 @@ class Restore:
         self.ctx = ctx
         start = time.monotonic()
         self.state.pid = os.getpid()  # the worker's, not the planning process's
-        self._say(f"restore vma archive: {self.plan.archive}")
+        self._say(f"restore vma archive: {self.plan.archive.name}")
         self._reserve()
         try:
             volumes = self._restore_volumes()
@@ -247,7 +247,7 @@ class Restore:
         total = sum(d.size for d in self.plan.header.devices if not d.is_vmstate)
         progress = Progress(total, self._say)
         copy = ArchiveCopy(targets, progress, Throttle(self.opts.bwlimit * 1024))
-        with open_reader(self.plan.archive) as stream:
+        with open_reader(self.plan.archive.open(), self.plan.archive.name) as stream:
             copy.run(VmaReader(stream))
         sparse = total - copy.written
         share = sparse * 100 / total if total else 0.0
