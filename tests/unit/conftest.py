@@ -148,3 +148,15 @@ class Backend:
 @pytest.fixture(params=["dir", "memory"])
 def backend(request: pytest.FixtureRequest) -> Backend:
     return Backend(request.param)
+
+
+@pytest.fixture
+def store(backend: Backend, tmp_path: Path) -> BackupStore:
+    """The backups of storage 'local', in files or in memory."""
+    return backend.store("local", tmp_path / "dump")
+
+
+@pytest.fixture
+def dump(backend: Backend, store: BackupStore, tmp_path: Path) -> Dump:
+    """The entries of :func:`store`."""
+    return backend.dump("local", tmp_path / "dump")

@@ -17,23 +17,13 @@ from respaldo.archive.digest import SparseDigest, compare_digest
 from respaldo.archive.vma import CLUSTER_SIZE, VmaReader
 from respaldo.services.vzdump.archivesink import VmaSinkFactory
 from respaldo.storage.backupstore import BackupStore, PendingWrite
-from tests.unit.conftest import Backend, Dump
+from tests.unit.conftest import Dump
 
 NAME = "vzdump-qemu-100-2024_05_20-18_11_48.vma"
 KIB = 1024
 CONFIGS = {"qemu-server.conf": b"name: web\nscsi0: local:100/vm-100-disk-0.raw,size=1M\n"}
 #: (device, size): a disk with data and holes, and an empty one.
 DEVICES = [("drive-scsi0", 1024 * KIB), ("drive-scsi1", 256 * KIB)]
-
-
-@pytest.fixture
-def store(backend: Backend, tmp_path: Path) -> BackupStore:
-    return backend.store("local", tmp_path / "dump")
-
-
-@pytest.fixture
-def dump(backend: Backend, store: BackupStore, tmp_path: Path) -> Dump:
-    return backend.dump("local", tmp_path / "dump")
 
 
 class RecordingPending:

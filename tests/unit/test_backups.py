@@ -21,7 +21,7 @@ from respaldo.storage.backups import (
 from respaldo.storage.backupstore import BackupStore
 from respaldo.storage.memorystore import MemoryBackupStore
 from tests.conftest import local_tz
-from tests.unit.conftest import Backend, Dump
+from tests.unit.conftest import Dump
 
 EXAMPLE = "vzdump-qemu-100-2024_05_20-18_11_48.vma.zst"
 # Central European time without needing tzdata: +01:00, +02:00 in summer.
@@ -35,18 +35,6 @@ def cet() -> Iterator[None]:
 
 
 LOG = "vzdump-qemu-100-2024_05_20-18_11_48.log"
-
-
-@pytest.fixture
-def store(backend: Backend, tmp_path: Path) -> BackupStore:
-    """The backups of storage 'local', in files or in memory."""
-    return backend.store("local", tmp_path / "dump")
-
-
-@pytest.fixture
-def dump(backend: Backend, store: BackupStore, tmp_path: Path) -> Dump:
-    """The entries of ``store``."""
-    return backend.dump("local", tmp_path / "dump")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -20,7 +19,7 @@ from respaldo.services.prune import PruneCandidate, PruneResult, mark_backups, p
 from respaldo.storage.backups import backup_filename, parse_backup_name
 from respaldo.storage.backupstore import BackupStore
 from tests.conftest import local_tz
-from tests.unit.conftest import Backend, Dump
+from tests.unit.conftest import Dump
 
 
 def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> int:
@@ -364,17 +363,6 @@ def test_never_keeps_more_than_the_rules_allow(
 
 
 # -- pruning a store --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def store(backend: Backend, tmp_path: Path) -> BackupStore:
-    """The backups of storage 'local', in files or in memory."""
-    return backend.store("local", tmp_path / "dump")
-
-
-@pytest.fixture
-def dump(backend: Backend, store: BackupStore, tmp_path: Path) -> Dump:
-    return backend.dump("local", tmp_path / "dump")
 
 
 def logname(name: str) -> str:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
 from respaldo.archive.digest import (
     SIDECAR_SUFFIX,
@@ -455,7 +455,43 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-class PendingBackup:
+class PendingBase(abc.ABC):
+    """What every pending write shares: one commit or abort, and an abort when its ``with``
+    block ends without a commit (by an exception or otherwise)."""
+
+    def __init__(self, volid: str) -> None:
+        self.volid = volid
+        self._done = False
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def _may_commit(self, sink: BinaryIO) -> None:
+        """Refuse a second commit, and a commit after ``sink`` was closed (which aborts)."""
+        if self._done:
+            raise StorageError(f"backup '{self.volid}' was already committed or aborted")
+        if sink.closed:
+            self.abort()
+            raise StorageError(f"backup '{self.volid}': file closed before commit")
+
+    @abc.abstractmethod
+    def abort(self) -> None:
+        """Drop the partial archive. Never raises; does nothing after commit or abort."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.abort()
+
+
+class PendingBackup(PendingBase):
     """An archive being written as ``.dat``; :meth:`commit` gives it its final name.
 
     Used as a context manager it is aborted when the block ends without a commit (by an
@@ -466,13 +502,12 @@ class PendingBackup:
     """
 
     def __init__(self, store: DirBackupStore, filename: str, path: Path, file: BinaryIO) -> None:
+        super().__init__(store.volid(filename))
         self.store = store
         self.filename = filename
         self.path = path
         self.file = file
         self.final_path = store.dump_dir / filename
-        self.volid = store.volid(filename)
-        self._done = False
         self._behind: WriteBehind | None = None
 
     @property
@@ -483,10 +518,6 @@ class PendingBackup:
     def partial_path(self) -> Path:
         return self.path
 
-    @property
-    def done(self) -> bool:
-        return self._done
-
     def advance(self, nbytes: int) -> None:
         """Count bytes handed towards the file; every 32 MiB a thread makes them durable."""
         if self._behind is None:
@@ -495,11 +526,7 @@ class PendingBackup:
 
     def commit(self) -> str:
         """Make the data durable, rename to the final name and return the volume id."""
-        if self._done:
-            raise StorageError(f"backup '{self.volid}' was already committed or aborted")
-        if self.file.closed:
-            self.abort()
-            raise StorageError(f"backup '{self.volid}': file closed before commit")
+        self._may_commit(self.file)
         renamed = False
         try:
             if self._behind is not None:
@@ -537,17 +564,6 @@ class PendingBackup:
             self.path.unlink()
         with contextlib.suppress(OSError, ValueError):
             self.file.close()
-
-    def __enter__(self) -> PendingBackup:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.abort()
 
 
 class DirBackupStore(DumpStore):
@@ -721,6 +737,7 @@ __all__ = [
     "DirBackupStore",
     "DumpStore",
     "PendingBackup",
+    "PendingBase",
     "backup_filename",
     "dat_name",
     "parse_backup_name",

@@ -27,11 +27,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import BinaryIO
 
-from respaldo.errors import ConflictError, StorageError
-from respaldo.storage.backups import DumpStore, dat_name
+from respaldo.errors import ConflictError
+from respaldo.storage.backups import DumpStore, PendingBase, dat_name
 
 
 @dataclass
@@ -44,18 +43,17 @@ class MemoryFile:
     live: bool = False
 
 
-class MemoryPendingBackup:
+class MemoryPendingBackup(PendingBase):
     """An archive being written into memory; implements
     :class:`~respaldo.storage.backupstore.PendingWrite`."""
 
     def __init__(self, store: MemoryBackupStore, filename: str, entry: MemoryFile) -> None:
+        super().__init__(store.volid(filename))
         self.store = store
         self.filename = filename
-        self.volid = store.volid(filename)
         self.dat = dat_name(filename)
         self._entry = entry
         self._sink = io.BytesIO()
-        self._done = False
 
     @property
     def sink(self) -> BinaryIO:
@@ -65,20 +63,12 @@ class MemoryPendingBackup:
     def partial_path(self) -> Path | None:
         return None  # the partial archive dies with the process
 
-    @property
-    def done(self) -> bool:
-        return self._done
-
     def advance(self, nbytes: int) -> None:
         """Nothing to make durable in memory."""
 
     def commit(self) -> str:
         """Put the bytes under the final name in one step; returns the volume id."""
-        if self._done:
-            raise StorageError(f"backup '{self.volid}' was already committed or aborted")
-        if self._sink.closed:
-            self.abort()
-            raise StorageError(f"backup '{self.volid}': file closed before commit")
+        self._may_commit(self._sink)
         with self.store.lock:
             if self.filename in self.store.files:
                 self.abort()
@@ -101,17 +91,6 @@ class MemoryPendingBackup:
     def _drop_dat(self) -> None:
         if self.store.files.get(self.dat) is self._entry:
             del self.store.files[self.dat]
-
-    def __enter__(self) -> MemoryPendingBackup:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.abort()
 
 
 class MemoryBackupStore(DumpStore):
