@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import os
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from respaldo.errors import ConflictError, InputError, NoSuchVolume, StorageError
+from respaldo.archive.digest import DeviceDigest
+from respaldo.errors import ArchiveError, ConflictError, InputError, NoSuchVolume, StorageError
 from respaldo.storage.backups import (
     EXTENSIONS,
     DirBackupStore,
@@ -17,7 +18,10 @@ from respaldo.storage.backups import (
     dat_name,
     parse_backup_name,
 )
+from respaldo.storage.backupstore import BackupStore
+from respaldo.storage.memorystore import MemoryBackupStore
 from tests.conftest import local_tz
+from tests.unit.conftest import Dump
 
 EXAMPLE = "vzdump-qemu-100-2024_05_20-18_11_48.vma.zst"
 # Central European time without needing tzdata: +01:00, +02:00 in summer.
@@ -30,16 +34,12 @@ def cet() -> Iterator[None]:
         yield
 
 
+LOG = "vzdump-qemu-100-2024_05_20-18_11_48.log"
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> DirBackupStore:
+def dir_store(tmp_path: Path) -> DirBackupStore:
     return DirBackupStore("local", tmp_path / "dump")
-
-
-def put(store: DirBackupStore, name: str, data: bytes = b"data") -> Path:
-    store.dump_dir.mkdir(parents=True, exist_ok=True)
-    path = store.dump_dir / name
-    path.write_bytes(data)
-    return path
 
 
 # -- names ------------------------------------------------------------------------------------
@@ -178,51 +178,80 @@ def test_bad_filename_input(vmid: int, ext: str) -> None:
 # -- writing ----------------------------------------------------------------------------------
 
 
-def test_final_name_appears_only_after_commit(store: DirBackupStore) -> None:
+def test_final_name_appears_only_after_commit(store: BackupStore, dump: Dump) -> None:
     pending = store.begin(EXAMPLE)
-    assert pending.path == store.dump_dir / "vzdump-qemu-100-2024_05_20-18_11_48.vma.dat"
-    pending.file.write(b"archive bytes")
-    assert not (store.dump_dir / EXAMPLE).exists()
+    assert dump.names() == ["vzdump-qemu-100-2024_05_20-18_11_48.vma.dat"]
+    pending.sink.write(b"archive bytes")
+    assert not dump.exists(EXAMPLE)
     assert store.list() == []
+    with pytest.raises(NoSuchVolume):
+        store.get(EXAMPLE)
     assert pending.commit() == f"local:backup/{EXAMPLE}"
-    assert (store.dump_dir / EXAMPLE).read_bytes() == b"archive bytes"
-    assert sorted(p.name for p in store.dump_dir.iterdir()) == [EXAMPLE]
-    assert pending.file.closed
+    assert dump.read(EXAMPLE) == b"archive bytes"
+    assert dump.names() == [EXAMPLE]
+    assert pending.sink.closed and pending.done
 
 
-def test_uncompressed_archive_is_written_as_name_without_vma(store: DirBackupStore) -> None:
+def test_dir_writes_the_dat_file_in_the_dump_folder(dir_store: DirBackupStore) -> None:
+    with dir_store.begin(EXAMPLE) as pending:
+        assert pending.path == dir_store.dump_dir / "vzdump-qemu-100-2024_05_20-18_11_48.vma.dat"
+        assert pending.partial_path == pending.path and pending.sink is pending.file
+
+
+def test_uncompressed_archive_is_written_as_name_without_vma(
+    store: BackupStore, dump: Dump
+) -> None:
     filename = "vzdump-qemu-100-2024_05_20-18_11_48.vma"
     with store.begin(filename) as pending:
-        assert pending.path.name == "vzdump-qemu-100-2024_05_20-18_11_48.dat"
-        pending.file.write(b"x")
+        assert dump.names() == ["vzdump-qemu-100-2024_05_20-18_11_48.dat"]
+        pending.sink.write(b"x")
         pending.commit()
-    assert [p.name for p in store.dump_dir.iterdir()] == [filename]
+    assert dump.names() == [filename]
 
 
-def test_abort_leaves_nothing(store: DirBackupStore) -> None:
+def test_abort_leaves_nothing(store: BackupStore, dump: Dump) -> None:
     pending = store.begin(EXAMPLE)
-    pending.file.write(b"partial")
+    pending.sink.write(b"partial")
     pending.abort()
     pending.abort()  # twice is harmless
-    assert list(store.dump_dir.iterdir()) == []
+    assert dump.names() == []
     with pytest.raises(StorageError):
         pending.commit()
 
 
-def test_exception_in_block_aborts(store: DirBackupStore) -> None:
+def test_exception_in_block_aborts(store: BackupStore, dump: Dump) -> None:
     with pytest.raises(RuntimeError), store.begin(EXAMPLE) as pending:
-        pending.file.write(b"partial")
+        pending.sink.write(b"partial")
         raise RuntimeError("qemu died")
-    assert list(store.dump_dir.iterdir()) == []
+    assert dump.names() == []
 
 
-def test_block_left_without_commit_aborts(store: DirBackupStore) -> None:
+def test_block_left_without_commit_aborts(store: BackupStore, dump: Dump) -> None:
     with store.begin(EXAMPLE) as pending:
-        pending.file.write(b"partial")
-    assert list(store.dump_dir.iterdir()) == []
+        pending.sink.write(b"partial")
+    assert dump.names() == []
 
 
-def test_second_begin_for_the_same_name_is_refused(store: DirBackupStore) -> None:
+def test_commit_after_the_sink_was_closed_aborts(store: BackupStore, dump: Dump) -> None:
+    pending = store.begin(EXAMPLE)
+    pending.sink.write(b"partial")
+    pending.sink.close()
+    with pytest.raises(StorageError, match="closed before commit"):
+        pending.commit()
+    assert pending.done and dump.names() == []
+
+
+def test_a_backup_that_appears_during_the_write_is_kept(store: BackupStore, dump: Dump) -> None:
+    """Commit never replaces an archive: it refuses, and drops its own partial write."""
+    pending = store.begin(EXAMPLE)
+    pending.sink.write(b"mine")
+    dump.write(EXAMPLE, b"theirs")
+    with pytest.raises(ConflictError, match="already exists"):
+        pending.commit()
+    assert dump.names() == [EXAMPLE] and dump.read(EXAMPLE) == b"theirs"
+
+
+def test_second_begin_for_the_same_name_is_refused(store: BackupStore) -> None:
     with store.begin(EXAMPLE) as first:
         with pytest.raises(ConflictError, match="already being written"):
             store.begin(EXAMPLE)
@@ -231,57 +260,110 @@ def test_second_begin_for_the_same_name_is_refused(store: DirBackupStore) -> Non
         store.begin(EXAMPLE)
 
 
-def test_begin_checks_the_name(store: DirBackupStore) -> None:
+def test_only_one_of_simultaneous_writers_begins(store: BackupStore, dump: Dump) -> None:
+    started = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def writer() -> None:
+        started.wait()
+        try:
+            pending = store.begin(EXAMPLE)
+        except ConflictError:
+            outcomes.append("refused")
+            return
+        pending.sink.write(b"winner")
+        pending.commit()
+        outcomes.append("committed")
+
+    threads = [threading.Thread(target=writer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["committed"] + ["refused"] * 7
+    assert dump.names() == [EXAMPLE] and dump.read(EXAMPLE) == b"winner"
+
+
+def test_begin_checks_the_name(store: BackupStore) -> None:
     for bad in ("../" + EXAMPLE, "notes.txt", "vzdump-qemu-100-x.dat"):
         with pytest.raises(InputError):
             store.begin(bad)
 
 
-def test_clean_stale_removes_only_dat_files_nobody_holds(store: DirBackupStore) -> None:
-    stale = put(store, "vzdump-qemu-101-2024_05_19-01_00_00.vma.dat", b"left by a crash")
-    other = put(store, "something-else.dat")
+def test_clean_stale_removes_only_dat_files_nobody_holds(store: BackupStore, dump: Dump) -> None:
+    stale = "vzdump-qemu-101-2024_05_19-01_00_00.vma.dat"
+    dump.write(stale, b"left by a crash")
+    dump.write("something-else.dat")
     with store.begin(EXAMPLE) as live:
         assert store.clean_stale() == [stale]
-        assert live.path.exists() and other.exists() and not stale.exists()
-        live.file.write(b"still writing")
+        assert dump.exists(dat_name(EXAMPLE)) and dump.exists("something-else.dat")
+        assert not dump.exists(stale)
+        live.sink.write(b"still writing")
         live.commit()
     assert store.clean_stale() == []
-    assert (store.dump_dir / EXAMPLE).read_bytes() == b"still writing"
+    assert dump.read(EXAMPLE) == b"still writing"
 
 
-def test_stale_dat_blocks_begin_until_cleaned(store: DirBackupStore) -> None:
-    put(store, dat_name(EXAMPLE))
+def test_stale_dat_blocks_begin_until_cleaned(store: BackupStore, dump: Dump) -> None:
+    dump.write(dat_name(EXAMPLE))
     with pytest.raises(ConflictError):
         store.begin(EXAMPLE)
     assert len(store.clean_stale()) == 1
     store.begin(EXAMPLE).abort()
 
 
-def test_clean_stale_without_dump_folder(store: DirBackupStore) -> None:
+def test_clean_stale_without_dump_folder(store: BackupStore) -> None:
     assert store.clean_stale() == []
     assert store.list() == []
+
+
+def test_memory_store_keeps_no_files() -> None:
+    store = MemoryBackupStore("mem")
+    with store.begin(EXAMPLE) as pending:
+        assert pending.partial_path is None
+        pending.advance(64 << 20)  # nothing to make durable
+        pending.sink.write(b"x")
+        assert pending.commit() == f"mem:backup/{EXAMPLE}"
+    assert store.dump_dir is None
+    assert store.archive_path(EXAMPLE) is None and store.log_path(EXAMPLE) is None
+    with pytest.raises(InputError):
+        store.archive_path("notes.txt")
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def test_open_reads_the_archive_as_stored(store: BackupStore, dump: Dump) -> None:
+    with pytest.raises(NoSuchVolume):
+        store.open(EXAMPLE)
+    with store.begin(EXAMPLE) as pending:
+        pending.sink.write(b"\x28\xb5\x2f\xfd compressed bytes")
+        pending.commit()
+    with store.open(EXAMPLE) as stream:
+        assert stream.read() == b"\x28\xb5\x2f\xfd compressed bytes"
+    with pytest.raises(InputError):
+        store.open(EXAMPLE + ".notes")
 
 
 # -- listing and metadata ---------------------------------------------------------------------
 
 
-def test_list_newest_first_with_metadata(store: DirBackupStore, cet: None) -> None:
+def test_list_newest_first_with_metadata(store: BackupStore, dump: Dump, cet: None) -> None:
     old = "vzdump-qemu-100-2024_05_18-02_00_00.vma"
     mid = "vzdump-qemu-100-2024_05_19-02_00_00.vma.lzo"
     new = EXAMPLE
     other_vm = "vzdump-qemu-200-2024_05_21-02_00_00.vma.gz"
     renamed = "vzdump-qemu-100-before-upgrade.vma.zst"
     for name in (old, mid, new, other_vm):
-        put(store, name, b"x" * 10)
-    renamed_path = put(store, renamed, b"y" * 3)
+        dump.write(name, b"x" * 10)
+    dump.write(renamed, b"y" * 3)
     when = datetime(2024, 5, 19, 12, 0, 0, tzinfo=UTC).timestamp()
-    os.utime(renamed_path, (when, when))
-    put(store, "vzdump-qemu-100-2024_05_18-02_00_00.log", b"log")
-    (store.dump_dir / (new + ".notes")).write_text("Vor dem Upgrade \u2713\nline two\n", "utf-8")
-    (store.dump_dir / (mid + ".protected")).touch()
-    put(store, "vzdump-qemu-100-2024_05_22-02_00_00.vma.dat")
-    put(store, "random.txt")
-    (store.dump_dir / "vzdump-qemu-100-2024_05_23-02_00_00.vma").mkdir()
+    dump.set_mtime(renamed, when)
+    dump.write("vzdump-qemu-100-2024_05_18-02_00_00.log", b"log")
+    dump.write(new + ".notes", "Vor dem Upgrade \u2713\nline two\n".encode())
+    dump.write(mid + ".protected", b"")
+    dump.write("vzdump-qemu-100-2024_05_22-02_00_00.vma.dat")
+    dump.write("random.txt")
 
     listed = store.list()
     assert [b.filename for b in listed] == [other_vm, new, renamed, mid, old]
@@ -292,10 +374,10 @@ def test_list_newest_first_with_metadata(store: DirBackupStore, cet: None) -> No
     assert (info.format, info.size, info.subtype, info.vmid) == ("vma.zst", 10, "qemu", 100)
     assert info.ctime == int(datetime(2024, 5, 20, 16, 11, 48, tzinfo=UTC).timestamp())
     assert info.notes == "Vor dem Upgrade \u2713"
-    assert not info.protected and info.log_path is None and info.standard
+    assert not info.protected and info.log is None and info.standard
 
     assert by_name[mid].protected and by_name[mid].notes is None
-    assert by_name[old].log_path == store.dump_dir / "vzdump-qemu-100-2024_05_18-02_00_00.log"
+    assert by_name[old].log == "vzdump-qemu-100-2024_05_18-02_00_00.log"
     assert by_name[renamed].ctime == int(when) and not by_name[renamed].standard
     assert by_name[renamed].vmid == 100  # found in the name as Proxmox's listing does
 
@@ -305,70 +387,140 @@ def test_list_newest_first_with_metadata(store: DirBackupStore, cet: None) -> No
     assert store.get(mid) == by_name[mid]
 
 
-def test_get_and_path_validation(store: DirBackupStore) -> None:
+def test_a_folder_with_a_backup_name_is_no_backup(dir_store: DirBackupStore) -> None:
+    dir_store.dump_dir.mkdir()
+    (dir_store.dump_dir / "vzdump-qemu-100-2024_05_23-02_00_00.vma").mkdir()
+    (dir_store.dump_dir / EXAMPLE).write_bytes(b"x")
+    assert [b.filename for b in dir_store.list()] == [EXAMPLE]
+
+
+def test_get_and_name_validation(store: BackupStore) -> None:
     with pytest.raises(NoSuchVolume):
         store.get(EXAMPLE)
-    assert store.path(EXAMPLE) == store.dump_dir / EXAMPLE
     for bad in ("", "dump/" + EXAMPLE, "x.vma", EXAMPLE + ".notes", "a\0" + EXAMPLE):
         with pytest.raises(InputError):
-            store.path(bad)
-    assert store.log_path(EXAMPLE).name == "vzdump-qemu-100-2024_05_20-18_11_48.log"
-    assert store.notes_path(EXAMPLE).name == EXAMPLE + ".notes"
-    assert store.protected_path(EXAMPLE).name == EXAMPLE + ".protected"
+            store.get(bad)
+        with pytest.raises(InputError):
+            store.archive_path(bad)
 
 
-def test_remove_takes_log_and_notes(store: DirBackupStore) -> None:
-    put(store, EXAMPLE)
-    store.log_path(EXAMPLE).write_text("log")
+def test_dir_paths(dir_store: DirBackupStore) -> None:
+    assert dir_store.path(EXAMPLE) == dir_store.dump_dir / EXAMPLE
+    assert dir_store.archive_path(EXAMPLE) == dir_store.dump_dir / EXAMPLE
+    for bad in ("", "dump/" + EXAMPLE, "x.vma", EXAMPLE + ".notes", "a\0" + EXAMPLE):
+        with pytest.raises(InputError):
+            dir_store.path(bad)
+    assert dir_store.log_path(EXAMPLE).name == "vzdump-qemu-100-2024_05_20-18_11_48.log"
+    assert dir_store.notes_path(EXAMPLE).name == EXAMPLE + ".notes"
+    assert dir_store.protected_path(EXAMPLE).name == EXAMPLE + ".protected"
+    assert dir_store.digest_path(EXAMPLE).name == EXAMPLE + ".digest.json"
+
+
+def test_remove_takes_log_and_notes(store: BackupStore, dump: Dump) -> None:
+    dump.write(EXAMPLE)
+    dump.write(LOG, b"log")
     store.set_notes(EXAMPLE, "notes")
-    neighbour = put(store, "vzdump-qemu-100-2024_05_20-18_11_49.vma")
+    neighbour = "vzdump-qemu-100-2024_05_20-18_11_49.vma"
+    dump.write(neighbour)
     store.remove(EXAMPLE)
-    assert list(store.dump_dir.iterdir()) == [neighbour]
+    assert dump.names() == [neighbour]
     with pytest.raises(NoSuchVolume):
         store.remove(EXAMPLE)
 
 
-def test_protected_backup_cannot_be_removed(store: DirBackupStore) -> None:
-    put(store, EXAMPLE)
+def test_remove_can_keep_the_log(store: BackupStore, dump: Dump) -> None:
+    """A backup whose job failed after the archive was written goes, its log stays."""
+    dump.write(EXAMPLE)
+    store.append_log(EXAMPLE, ["INFO: starting"])
+    store.write_digest(EXAMPLE, [DeviceDigest("drive-scsi0", 1 << 20, 0, "00" * 32)])
+    store.remove(EXAMPLE, keep_log=True)
+    assert dump.names() == [LOG]
+
+
+def test_protected_backup_cannot_be_removed(store: BackupStore, dump: Dump) -> None:
+    dump.write(EXAMPLE)
     store.set_protected(EXAMPLE, True)
     with pytest.raises(ConflictError, match="is protected"):
         store.remove(EXAMPLE)
+    with pytest.raises(ConflictError, match="is protected"):
+        store.remove(EXAMPLE, keep_log=True)
     assert store.get(EXAMPLE).protected
     store.set_protected(EXAMPLE, False)
     store.set_protected(EXAMPLE, False)
     store.remove(EXAMPLE)
-    assert list(store.dump_dir.iterdir()) == []
+    assert dump.names() == []
 
 
-def test_notes_and_protection_round_trip(store: DirBackupStore) -> None:
-    put(store, EXAMPLE)
+def test_notes_and_protection_round_trip(store: BackupStore, dump: Dump) -> None:
+    dump.write(EXAMPLE)
     assert store.get(EXAMPLE).notes is None and store.read_notes(EXAMPLE) is None
     store.set_notes(EXAMPLE, "caf\u00e9 \U0001f600\nsecond line")
-    assert store.notes_path(EXAMPLE).read_bytes() == "caf\u00e9 \U0001f600\nsecond line".encode()
+    assert dump.read(EXAMPLE + ".notes") == "caf\u00e9 \U0001f600\nsecond line".encode()
     assert store.get(EXAMPLE).notes == "caf\u00e9 \U0001f600"
     assert store.read_notes(EXAMPLE) == "caf\u00e9 \U0001f600\nsecond line"
     store.set_notes(EXAMPLE, "")
-    assert not store.notes_path(EXAMPLE).exists()
+    assert not dump.exists(EXAMPLE + ".notes")
     store.set_notes(EXAMPLE, "")
     store.set_protected(EXAMPLE, True)
     store.set_protected(EXAMPLE, True)
-    assert store.protected_path(EXAMPLE).read_bytes() == b""
+    assert dump.read(EXAMPLE + ".protected") == b""
     assert store.get(EXAMPLE).protected
-    assert sorted(p.name for p in store.dump_dir.iterdir()) == [EXAMPLE, EXAMPLE + ".protected"]
+    assert dump.names() == [EXAMPLE, EXAMPLE + ".protected"]
 
 
-def test_metadata_on_a_missing_backup(store: DirBackupStore) -> None:
+def test_metadata_on_a_missing_backup(store: BackupStore) -> None:
     with pytest.raises(NoSuchVolume):
         store.set_notes(EXAMPLE, "x")
     with pytest.raises(NoSuchVolume):
         store.set_protected(EXAMPLE, True)
+    with pytest.raises(NoSuchVolume):
+        store.read_notes(EXAMPLE)
+    with pytest.raises(NoSuchVolume):
+        store.write_digest(EXAMPLE, [])
+    with pytest.raises(NoSuchVolume):
+        store.read_digest(EXAMPLE)
 
 
-def test_committed_backup_is_listed(store: DirBackupStore) -> None:
+def test_committed_backup_is_listed(store: BackupStore) -> None:
     stamp = datetime(2024, 5, 20, 18, 11, 48) + timedelta(seconds=1)
     filename = backup_filename(100, stamp, ".zst")
     with store.begin(filename) as pending:
-        pending.file.write(b"12345")
+        pending.sink.write(b"12345")
         volid = pending.commit()
     [info] = store.list(100)
     assert (info.volid, info.size, info.format) == (volid, 5, "vma.zst")
+
+
+# -- log and digest ---------------------------------------------------------------------------
+
+
+def test_log_grows_before_the_archive_exists_and_stays(store: BackupStore, dump: Dump) -> None:
+    assert store.read_log(EXAMPLE) is None
+    store.append_log(EXAMPLE, [])
+    assert store.read_log(EXAMPLE) == ""
+    store.append_log(EXAMPLE, ["INFO: Starting Backup of VM 100 (qemu)", "INFO: status = running"])
+    store.append_log(EXAMPLE, ["ERROR: Backup of VM 100 failed - caf\u00e9"])
+    assert dump.names() == [LOG]  # the log of a backup that never got its archive
+    assert store.read_log(EXAMPLE) == (
+        "INFO: Starting Backup of VM 100 (qemu)\n"
+        "INFO: status = running\n"
+        "ERROR: Backup of VM 100 failed - caf\u00e9\n"
+    )
+    assert dump.read(LOG).decode() == store.read_log(EXAMPLE)
+    with pytest.raises(InputError):
+        store.append_log("x.vma", ["line"])
+
+
+def test_digest_round_trip(store: BackupStore, dump: Dump) -> None:
+    dump.write(EXAMPLE)
+    assert store.read_digest(EXAMPLE) is None
+    devices = [
+        DeviceDigest("drive-scsi0", 1 << 30, 4096, "ab" * 32),
+        DeviceDigest("drive-efidisk0", 528 << 10, 0, "cd" * 32),
+    ]
+    store.write_digest(EXAMPLE, devices)
+    assert store.read_digest(EXAMPLE) == devices
+    assert dump.names() == [EXAMPLE, EXAMPLE + ".digest.json"]
+    dump.write(EXAMPLE + ".digest.json", b"{not json")
+    with pytest.raises(ArchiveError, match="not a readable digest file"):
+        store.read_digest(EXAMPLE)

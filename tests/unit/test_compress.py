@@ -10,6 +10,7 @@ import stat
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import pytest
 
@@ -487,3 +488,88 @@ def test_zstd_frame_walker_sees_every_cut() -> None:
         byte_by_byte.feed(raw[i : i + 1])
     assert byte_by_byte.at_frame_end
     assert byte_by_byte.frames == 1
+
+
+# -- reading a stream (what a backup store's open() gives) ------------------------------------
+
+VOLID = "local:backup/vzdump-qemu-100-2024_05_20-18_11_48.vma.zst"
+STREAM_KINDS = ["file", "bytes", "pipe"]
+
+
+class _Pipe:
+    """A stream that cannot seek and has no fd (a chunk store's reader, say)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._io = io.BytesIO(data)
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        return self._io.read(size)
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def open_stream(kind: str, path: Path) -> BinaryIO:
+    if kind == "file":
+        return path.open("rb")
+    if kind == "bytes":
+        return io.BytesIO(path.read_bytes())
+    return cast(BinaryIO, _Pipe(path.read_bytes()))
+
+
+@pytest.mark.parametrize("kind", STREAM_KINDS)
+@pytest.mark.parametrize("compression", list(Compression))
+def test_read_a_stream(tmp_path: Path, compression: Compression, kind: str) -> None:
+    data = mixed_data(700_000)
+    path = tmp_path / "archive"
+    write_file(path, compression, data)
+    source = open_stream(kind, path)
+    with open_reader(source, VOLID) as reader:
+        assert reader.compression is compression
+        assert b"".join(iter(lambda: reader.read(100_000), b"")) == data
+    assert source.closed  # the reader owns the stream
+
+
+@pytest.mark.parametrize("kind", STREAM_KINDS)
+@pytest.mark.parametrize("compression", COMPRESSED)
+def test_truncated_stream_names_the_archive(
+    tmp_path: Path, archives: dict[Compression, bytes], compression: Compression, kind: str
+) -> None:
+    path = tmp_path / "truncated"
+    path.write_bytes(archives[compression][: len(archives[compression]) // 2])
+    with pytest.raises(ArchiveError, match=VOLID), open_reader(open_stream(kind, path), VOLID) as r:
+        r.read()
+
+
+def test_truncated_lzop_file_says_where_it_ends(
+    tmp_path: Path, archives: dict[Compression, bytes]
+) -> None:
+    """An open file goes to lzop by name, so lzop's message is the one it gives for files."""
+    path = tmp_path / "truncated.lzo"
+    path.write_bytes(archives[Compression.LZO][:100_000])
+    with (
+        pytest.raises(ArchiveError, match="unexpected end of file"),
+        open_reader(path.open("rb"), VOLID) as reader,
+    ):
+        reader.read()
+
+
+def test_stopping_early_kills_a_fed_lzop(tmp_path: Path, big: bytes) -> None:
+    path = tmp_path / "big.lzo"
+    write_file(path, Compression.LZO, big)
+    with open_reader(io.BytesIO(path.read_bytes()), VOLID) as reader:
+        assert reader.read(1000) == big[:1000]
+        pid = reader._proc.pid  # type: ignore[attr-defined]
+        feeder = reader._feeder  # type: ignore[attr-defined]
+    assert pid_gone(pid)
+    assert not feeder.is_alive()
+
+
+def test_empty_stream_is_an_uncompressed_archive() -> None:
+    with open_reader(io.BytesIO(b""), VOLID) as reader:
+        assert reader.compression is Compression.NONE
+        assert reader.read(10) == b""

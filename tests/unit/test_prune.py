@@ -3,7 +3,6 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -17,8 +16,10 @@ from respaldo.config.prune import (
 )
 from respaldo.errors import InputError, StorageError
 from respaldo.services.prune import PruneCandidate, PruneResult, mark_backups, prune
-from respaldo.storage.backups import DirBackupStore, backup_filename
+from respaldo.storage.backups import backup_filename, parse_backup_name
+from respaldo.storage.backupstore import BackupStore
 from tests.conftest import local_tz
+from tests.unit.conftest import Dump
 
 
 def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> int:
@@ -364,28 +365,27 @@ def test_never_keeps_more_than_the_rules_allow(
 # -- pruning a store --------------------------------------------------------------------------
 
 
-def make_store(tmp_path: Path) -> DirBackupStore:
-    store = DirBackupStore("local", tmp_path / "dump")
-    store.dump_dir.mkdir()
-    return store
+def logname(name: str) -> str:
+    parsed = parse_backup_name(name)
+    assert parsed is not None
+    return parsed.logname
 
 
-def add(store: DirBackupStore, vmid: int, when: datetime, ext: str = ".zst") -> str:
+def add(dump: Dump, vmid: int, when: datetime, ext: str = ".zst") -> str:
     name = backup_filename(vmid, when, ext)
-    (store.dump_dir / name).write_bytes(b"archive")
-    store.log_path(name).write_text("log")
+    dump.write(name, b"archive")
+    dump.write(logname(name), b"log")
     return name
 
 
-def test_prune_store(tmp_path: Path) -> None:
-    store = make_store(tmp_path)
+def test_prune_store(store: BackupStore, dump: Dump) -> None:
     with local_tz("UTC0"):
-        names = [add(store, 100, datetime(2024, 5, day, 2, 0, 0)) for day in range(1, 8)]
+        names = [add(dump, 100, datetime(2024, 5, day, 2, 0, 0)) for day in range(1, 8)]
         protected = names[0]
         store.set_protected(protected, True)
-        other_vm = add(store, 101, datetime(2024, 5, 1, 2, 0, 0))
+        other_vm = add(dump, 101, datetime(2024, 5, 1, 2, 0, 0))
         renamed = "vzdump-qemu-100-keep-me.vma.zst"
-        (store.dump_dir / renamed).write_bytes(b"x")
+        dump.write(renamed, b"x")
         options = parse_prune_backups("keep-last=2,keep-daily=1")
 
         results = prune(store, 100, options, dry_run=True)
@@ -414,29 +414,28 @@ def test_prune_store(tmp_path: Path) -> None:
         logged: list[str] = []
         assert prune(store, 100, options, dry_run=False, log=logged.append) == results
 
-    left = {p.name for p in store.dump_dir.iterdir()}
+    left = set(dump.names())
     for name in names[1:4]:
-        assert name not in left and store.log_path(name).name not in left
+        assert name not in left and logname(name) not in left
     for name in (*names[4:], protected, other_vm, renamed):
         assert name in left
     assert logged == [f"removing backup 'local:backup/{n}'" for n in reversed(names[1:4])]
 
 
 def test_prune_reports_what_it_could_not_remove(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: BackupStore, dump: Dump, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = make_store(tmp_path)
     with local_tz("UTC0"):
-        names = [add(store, 100, datetime(2024, 5, day, 2, 0, 0)) for day in range(1, 4)]
+        names = [add(dump, 100, datetime(2024, 5, day, 2, 0, 0)) for day in range(1, 4)]
         original = store.remove
 
-        def flaky(filename: str) -> None:
+        def flaky(filename: str, *, keep_log: bool = False) -> None:
             if filename == names[0]:
                 raise StorageError("disk on fire")
-            original(filename)
+            original(filename, keep_log=keep_log)
 
         monkeypatch.setattr(store, "remove", flaky)
         with pytest.raises(StorageError, match="disk on fire") as info:
             prune(store, 100, PruneOptions(keep_last=1), dry_run=False)
     assert isinstance(info.value.__cause__, StorageError)
-    assert {p.name for p in store.dump_dir.glob("*.zst")} == {names[0], names[2]}
+    assert {name for name in dump.names() if name.endswith(".zst")} == {names[0], names[2]}

@@ -1,11 +1,14 @@
 """Backups as storage volumes: list, extractconfig, set, free and path through the pvesm service.
 
 Archives are written with the project's VMA writer and compressors into a temporary node's
-``local`` storage; no QEMU is needed (the CLI test runs ``respaldo`` in a subprocess).
+``local`` storage; no QEMU is needed (the CLI test runs ``respaldo`` in a subprocess). The
+service tests run twice: with the backups as files in ``dump/`` and kept in memory (see
+``tests/unit/conftest.py``); the CLI and ``pvesm path`` need files.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -13,6 +16,7 @@ import sys
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -25,10 +29,13 @@ from respaldo.errors import (
     NoSuchStorage,
     NoSuchVolume,
     RespaldoError,
+    StorageError,
 )
 from respaldo.node import Node
 from respaldo.services.pvesm import StorageManager
 from respaldo.storage.base import VolumeInfo
+from respaldo.storage.registry import StorageRegistry
+from tests.unit.conftest import Backend, Dump
 
 MIB = 1 << 20
 CONFIG = (
@@ -47,22 +54,31 @@ PATTERN = bytes(range(1, 256)) * 257 + b"\x01"
 assert len(PATTERN) == CLUSTER_SIZE
 
 
-def write_archive(
-    path: Path,
+def fill_archive(
+    out: BinaryIO,
     compression: Compression = Compression.ZSTD,
     size: int = MIB,
     config: str = CONFIG,
     random_data: bool = False,
-) -> Path:
+) -> None:
     """A complete VMA archive with one device of ``size`` bytes holding data everywhere."""
     assert size % CLUSTER_SIZE == 0
-    with path.open("wb") as f, open_writer(f, compression) as out:
-        writer = VmaWriter(out, {"qemu-server.conf": config.encode()}, [("drive-virtio0", size)])
+    with open_writer(out, compression) as stream:
+        writer = VmaWriter(stream, {"qemu-server.conf": config.encode()}, [("drive-virtio0", size)])
         for cluster in range(size // CLUSTER_SIZE):
             data = os.urandom(CLUSTER_SIZE) if random_data else PATTERN
             writer.write_cluster(1, cluster, data)
         writer.close()
-    return path
+
+
+def write_archive(
+    dump: Dump,
+    name: str,
+    compression: Compression = Compression.ZSTD,
+    size: int = MIB,
+    random_data: bool = False,
+) -> None:
+    dump.write_with(name, lambda out: fill_archive(out, compression, size, CONFIG, random_data))
 
 
 @pytest.fixture
@@ -71,39 +87,55 @@ def node(tmp_path: Path) -> Node:
 
 
 @pytest.fixture
-def mgr(node: Node) -> StorageManager:
+def mgr(node: Node, backend: Backend) -> StorageManager:
+    """The service, its storages' backups in files or in memory."""
+    return StorageManager(node, StorageRegistry(node, backend.store))
+
+
+@pytest.fixture
+def dump(node: Node, backend: Backend) -> Dump:
+    """The backups of storage 'local'."""
+    folder = node.default_storage_path / "dump"
+    folder.mkdir(parents=True)
+    return backend.dump("local", folder)
+
+
+def seed_backups(dump: Dump) -> Dump:
+    """Four backups and the files that are never listed as backups."""
+    write_archive(dump, OLD, Compression.ZSTD)
+    write_archive(dump, NEW, Compression.NONE)
+    write_archive(dump, OTHER_VM, Compression.GZIP)
+    write_archive(dump, CUSTOM, Compression.LZO)
+    dump.set_mtime(CUSTOM, 1_700_000_000)  # 2023-11-14: the oldest
+    dump.write("vzdump-qemu-100-2024_05_20-18_11_48.log", b"log\n")
+    dump.write(f"{OLD}.notes", b"first line\nsecond line\n")
+    dump.write(f"{OLD}.protected", b"")
+    dump.write(f"{OLD}.digest.json", b"{}")
+    dump.write("vzdump-qemu-100-2024_06_02-00_00_00.vma.dat", b"partial")
+    dump.write("vzdump-qemu-100-2024_06_02-00_00_00.dat", b"partial")
+    dump.write("README.txt", b"not a backup")
+    dump.write("vzdump-qemu-100-2024_06_03-00_00_00.vma.zst.tmp", b"x")
+    return dump
+
+
+@pytest.fixture
+def backups(dump: Dump) -> Dump:
+    return seed_backups(dump)
+
+
+@pytest.fixture
+def dir_mgr(node: Node) -> StorageManager:
+    """The service with the backups as files (the CLI in a subprocess reads those)."""
+    (node.default_storage_path / "dump").mkdir(parents=True)
     return StorageManager(node)
 
 
 @pytest.fixture
-def dump(node: Node) -> Path:
+def dir_backups(node: Node, dir_mgr: StorageManager) -> Path:
+    """The backups of :func:`backups`, as files; returns the dump folder."""
     folder = node.default_storage_path / "dump"
-    folder.mkdir(parents=True)
+    seed_backups(Backend("dir").dump("local", folder))
     return folder
-
-
-def files(folder: Path) -> dict[str, tuple[int, int]]:
-    """Every file in a folder with its size and mtime: to check that nothing changed."""
-    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.iterdir())}
-
-
-@pytest.fixture
-def backups(dump: Path) -> Path:
-    """Four backups and the files that are never listed as backups."""
-    write_archive(dump / OLD, Compression.ZSTD)
-    write_archive(dump / NEW, Compression.NONE)
-    write_archive(dump / OTHER_VM, Compression.GZIP)
-    write_archive(dump / CUSTOM, Compression.LZO)
-    os.utime(dump / CUSTOM, (1_700_000_000, 1_700_000_000))  # 2023-11-14: the oldest
-    (dump / "vzdump-qemu-100-2024_05_20-18_11_48.log").write_text("log\n")
-    (dump / f"{OLD}.notes").write_text("first line\nsecond line\n")
-    (dump / f"{OLD}.protected").touch()
-    (dump / f"{OLD}.digest.json").write_text("{}")
-    (dump / "vzdump-qemu-100-2024_06_02-00_00_00.vma.dat").write_bytes(b"partial")
-    (dump / "vzdump-qemu-100-2024_06_02-00_00_00.dat").write_bytes(b"partial")
-    (dump / "README.txt").write_text("not a backup")
-    (dump / "vzdump-qemu-100-2024_06_03-00_00_00.vma.zst.tmp").write_bytes(b"x")
-    return dump
 
 
 def stamp(text: str) -> int:
@@ -113,7 +145,7 @@ def stamp(text: str) -> int:
 # -- list -------------------------------------------------------------------------------------
 
 
-def test_list_backups_newest_first_with_all_fields(mgr: StorageManager, backups: Path) -> None:
+def test_list_backups_newest_first_with_all_fields(mgr: StorageManager, backups: Dump) -> None:
     listed = mgr.list("local", "backup")
     assert [v.volid for v in listed] == [
         f"local:backup/{NEW}",
@@ -126,9 +158,9 @@ def test_list_backups_newest_first_with_all_fields(mgr: StorageManager, backups:
         volid=f"local:backup/{OLD}",
         format="vma.zst",
         content="backup",
-        size=(backups / OLD).stat().st_size,
+        size=backups.size(OLD),
         vmid=100,
-        used=(backups / OLD).stat().st_size,
+        used=backups.size(OLD),
         ctime=stamp("2024_05_20-18_11_48"),
         notes="first line",
         protected=True,
@@ -145,7 +177,7 @@ def test_list_backups_newest_first_with_all_fields(mgr: StorageManager, backups:
     assert (custom.format, custom.vmid, custom.ctime) == ("vma.lzo", 100, 1_700_000_000)
 
 
-def test_list_filters_by_vmid(mgr: StorageManager, backups: Path) -> None:
+def test_list_filters_by_vmid(mgr: StorageManager, backups: Dump) -> None:
     assert [v.volid for v in mgr.list("local", "backup", 100)] == [
         f"local:backup/{NEW}",
         f"local:backup/{OLD}",
@@ -157,15 +189,15 @@ def test_list_filters_by_vmid(mgr: StorageManager, backups: Path) -> None:
         mgr.list("local", "backup", 99)
 
 
-def test_list_without_content_has_the_backups(mgr: StorageManager, backups: Path) -> None:
+def test_list_without_content_has_the_backups(mgr: StorageManager, backups: Dump) -> None:
     # Images before backups needs qemu-img for their sizes: see the integration tests.
     assert [v.content for v in mgr.list("local")] == ["backup"] * 4
     assert mgr.list("local", "images") == []
     assert mgr.list("local", "iso") == []
 
 
-def test_sidecars_and_partial_files_are_never_listed(mgr: StorageManager, dump: Path) -> None:
-    write_archive(dump / OLD)
+def test_sidecars_and_partial_files_are_never_listed(mgr: StorageManager, dump: Dump) -> None:
+    write_archive(dump, OLD)
     for name in (
         "vzdump-qemu-100-2024_05_20-18_11_48.log",
         f"{OLD}.notes",
@@ -176,14 +208,22 @@ def test_sidecars_and_partial_files_are_never_listed(mgr: StorageManager, dump: 
         "vzdump-qemu-100-2024_06_03-00_00_00.vma.zst.tmp",
         "vzdump-qemu-100-2024_06_03-00_00_00.raw",
     ):
-        (dump / name).write_bytes(b"x")
-    (dump / "vzdump-qemu-100-2024_06_04-00_00_00.vma").mkdir()  # a folder is no backup
+        dump.write(name, b"x")
     assert [v.volid for v in mgr.list("local")] == [f"local:backup/{OLD}"]
 
 
-def test_storage_without_backup_content(mgr: StorageManager, tmp_path: Path) -> None:
+def test_a_folder_is_no_backup(dir_mgr: StorageManager, node: Node) -> None:
+    folder = node.default_storage_path / "dump"
+    write_archive(Backend("dir").dump("local", folder), OLD)
+    (folder / "vzdump-qemu-100-2024_06_04-00_00_00.vma").mkdir()
+    assert [v.volid for v in dir_mgr.list("local")] == [f"local:backup/{OLD}"]
+
+
+def test_storage_without_backup_content(
+    mgr: StorageManager, backend: Backend, tmp_path: Path
+) -> None:
     mgr.add_dir("imgs", str(tmp_path / "imgs"), "images")
-    write_archive(tmp_path / "imgs" / "dump" / OLD)
+    write_archive(backend.dump("imgs", tmp_path / "imgs" / "dump"), OLD)
     assert mgr.list("imgs") == []
     with pytest.raises(InputError) as err:
         mgr.list("imgs", "backup")
@@ -191,7 +231,7 @@ def test_storage_without_backup_content(mgr: StorageManager, tmp_path: Path) -> 
     assert "does not hold backups (content: images)" in str(err.value)
 
 
-def test_list_bad_input(mgr: StorageManager, backups: Path) -> None:
+def test_list_bad_input(mgr: StorageManager, backups: Dump) -> None:
     with pytest.raises(NoSuchStorage, match=r"storage 'nope' does not exist.*local"):
         mgr.list("nope", "backup")
     with pytest.raises(InputError, match=r"content 'backups'.*expected one of.*backup"):
@@ -214,53 +254,57 @@ def test_existing_volume_info_callers_still_work() -> None:
 
 @pytest.mark.parametrize("compression", list(Compression))
 def test_extractconfig_every_compression(
-    mgr: StorageManager, dump: Path, compression: Compression
+    mgr: StorageManager, dump: Dump, compression: Compression
 ) -> None:
     name = f"vzdump-qemu-100-2024_05_20-18_11_48.vma{compression.extension}"
-    write_archive(dump / name, compression)
+    write_archive(dump, name, compression)
     assert mgr.extract_config(f"local:backup/{name}") == CONFIG
 
 
-def test_extractconfig_detects_compression_from_content(mgr: StorageManager, dump: Path) -> None:
+def test_extractconfig_detects_compression_from_content(mgr: StorageManager, dump: Dump) -> None:
     # A zstd archive under an uncompressed name (a user renamed it) still works.
-    write_archive(dump / NEW, Compression.ZSTD)
+    write_archive(dump, NEW, Compression.ZSTD)
     assert mgr.extract_config(f"local:backup/{NEW}") == CONFIG
 
 
 def test_extractconfig_of_a_path(mgr: StorageManager, tmp_path: Path) -> None:
-    archive = write_archive(tmp_path / "copy.vma.zst")
+    archive = tmp_path / "copy.vma.zst"
+    with archive.open("wb") as out:
+        fill_archive(out)
     assert mgr.extract_config(str(archive)) == CONFIG
 
 
 @pytest.mark.parametrize("compression", [Compression.NONE, Compression.ZSTD])
 def test_extractconfig_of_a_big_archive_reads_only_the_header(
-    mgr: StorageManager, dump: Path, compression: Compression
+    mgr: StorageManager, dump: Dump, compression: Compression
 ) -> None:
     name = f"vzdump-qemu-100-2024_05_20-18_11_48.vma{compression.extension}"
-    archive = write_archive(dump / name, compression, size=210 * MIB)
+    write_archive(dump, name, compression, size=210 * MIB)
     if compression is Compression.NONE:
-        assert archive.stat().st_size > 210 * MIB
+        assert dump.size(name) > 210 * MIB
     # That only the header is read is shown by the truncated archive below; speed is a
     # benchmark's business, not a test's.
     assert mgr.extract_config(f"local:backup/{name}") == CONFIG
 
 
 def test_extractconfig_of_an_archive_truncated_after_the_header(
-    mgr: StorageManager, dump: Path
+    mgr: StorageManager, dump: Dump
 ) -> None:
     """Reading the whole archive fails (truncated), so extractconfig cannot have done so."""
-    whole = write_archive(dump / "whole.vma.zst", Compression.ZSTD, 8 * MIB, random_data=True)
-    cut = dump / OLD
-    cut.write_bytes(whole.read_bytes()[: 1 * MIB])
-    whole.unlink()
-    with pytest.raises(ArchiveError, match="truncated"), open_reader(cut) as stream:
+    write_archive(dump, "whole.vma.zst", Compression.ZSTD, 8 * MIB, random_data=True)
+    dump.write(OLD, dump.read("whole.vma.zst")[: 1 * MIB])
+    dump.unlink("whole.vma.zst")
+    with (
+        pytest.raises(ArchiveError, match="truncated"),
+        open_reader(io.BytesIO(dump.read(OLD)), OLD) as stream,
+    ):
         VmaReader(stream).verify()
     assert mgr.extract_config(f"local:backup/{OLD}") == CONFIG
 
 
-def test_extractconfig_bad_input(mgr: StorageManager, dump: Path, tmp_path: Path) -> None:
-    write_archive(dump / OLD)
-    before = files(dump)
+def test_extractconfig_bad_input(mgr: StorageManager, dump: Dump, tmp_path: Path) -> None:
+    write_archive(dump, OLD)
+    before = dump.snapshot()
     with pytest.raises(NoSuchStorage, match="storage 'nope' does not exist"):
         mgr.extract_config(f"nope:backup/{OLD}")
     with pytest.raises(InputError) as err:
@@ -278,20 +322,20 @@ def test_extractconfig_bad_input(mgr: StorageManager, dump: Path, tmp_path: Path
     with pytest.raises(InputError, match="no such file"):
         mgr.extract_config(str(tmp_path / "missing.vma"))
     tar = "vzdump-lxc-101-2024_05_20-18_11_48.tar.zst"
-    (dump / tar).write_bytes(b"tar")
+    dump.write(tar, b"tar")
     with pytest.raises(InputError, match=r"a lxc tar\.zst archive; extractconfig reads the VMA"):
         mgr.extract_config(f"local:backup/{tar}")
-    (dump / tar).unlink()
-    assert files(dump) == before
+    dump.unlink(tar)
+    assert dump.snapshot() == before
 
 
-def test_extractconfig_of_a_damaged_archive_names_it(mgr: StorageManager, dump: Path) -> None:
-    (dump / NEW).write_bytes(b"this is not an archive" * 1000)
+def test_extractconfig_of_a_damaged_archive_names_it(mgr: StorageManager, dump: Dump) -> None:
+    dump.write(NEW, b"this is not an archive" * 1000)
     with pytest.raises(ArchiveError) as err:
         mgr.extract_config(f"local:backup/{NEW}")
     assert f"'local:backup/{NEW}'" in str(err.value)
     assert "not a VMA archive" in str(err.value)
-    (dump / OLD).write_bytes(b"")
+    dump.write(OLD, b"")
     with pytest.raises(ArchiveError, match="empty"):
         mgr.extract_config(f"local:backup/{OLD}")
 
@@ -299,25 +343,25 @@ def test_extractconfig_of_a_damaged_archive_names_it(mgr: StorageManager, dump: 
 # -- set --------------------------------------------------------------------------------------
 
 
-def test_set_notes_and_protection(mgr: StorageManager, dump: Path) -> None:
-    write_archive(dump / NEW)
+def test_set_notes_and_protection(mgr: StorageManager, dump: Dump) -> None:
+    write_archive(dump, NEW)
     volid = f"local:backup/{NEW}"
     row = mgr.set_backup(volid, notes="before the upgrade\nsecond line")
     assert (row.notes, row.protected) == ("before the upgrade", False)
-    assert (dump / f"{NEW}.notes").read_text() == "before the upgrade\nsecond line"
+    assert dump.read(f"{NEW}.notes").decode() == "before the upgrade\nsecond line"
     row = mgr.set_backup(volid, protected=True)
     assert (row.notes, row.protected) == ("before the upgrade", True)
-    assert (dump / f"{NEW}.protected").exists()
+    assert dump.exists(f"{NEW}.protected")
     assert mgr.backup(volid) == row
     row = mgr.set_backup(volid, notes="", protected=False)
     assert (row.notes, row.protected) == (None, False)
-    assert sorted(p.name for p in dump.iterdir()) == [NEW]
+    assert dump.names() == [NEW]
 
 
-def test_set_bad_input_changes_nothing(mgr: StorageManager, dump: Path) -> None:
-    write_archive(dump / NEW)
+def test_set_bad_input_changes_nothing(mgr: StorageManager, dump: Dump) -> None:
+    write_archive(dump, NEW)
     volid = f"local:backup/{NEW}"
-    before = files(dump)
+    before = dump.snapshot()
     with pytest.raises(InputError, match="nothing to change"):
         mgr.set_backup(volid)
     with pytest.raises(InputError, match="not a backup volume"):
@@ -332,19 +376,19 @@ def test_set_bad_input_changes_nothing(mgr: StorageManager, dump: Path) -> None:
         mgr.set_backup(f"nope:backup/{NEW}", notes="x")
     with pytest.raises(NoSuchVolume):
         mgr.set_backup(f"local:backup/{OLD}", notes="x", protected=True)
-    assert files(dump) == before
+    assert dump.snapshot() == before
 
 
 # -- free -------------------------------------------------------------------------------------
 
 
-def test_free_removes_the_archive_and_its_side_files(mgr: StorageManager, backups: Path) -> None:
+def test_free_removes_the_archive_and_its_side_files(mgr: StorageManager, backups: Dump) -> None:
     volid = f"local:backup/{OLD}"
     with pytest.raises(ConflictError, match=f"backup '{volid}' is protected"):
         mgr.free(volid)
-    assert (backups / OLD).exists()
+    assert backups.exists(OLD)
     mgr.set_backup(volid, protected=False)
-    before = set(files(backups))
+    before = set(backups.names())
     mgr.free(volid)
     gone = {
         OLD,
@@ -352,14 +396,14 @@ def test_free_removes_the_archive_and_its_side_files(mgr: StorageManager, backup
         f"{OLD}.notes",
         f"{OLD}.digest.json",
     }
-    assert set(files(backups)) == before - gone
+    assert set(backups.names()) == before - gone
     assert f"local:backup/{OLD}" not in [v.volid for v in mgr.list("local")]
     with pytest.raises(NoSuchVolume, match=f"'{volid}' does not exist"):
         mgr.free(volid)
 
 
-def test_free_bad_input_changes_nothing(mgr: StorageManager, backups: Path) -> None:
-    before = files(backups)
+def test_free_bad_input_changes_nothing(mgr: StorageManager, backups: Dump) -> None:
+    before = backups.snapshot()
     with pytest.raises(NoSuchStorage):
         mgr.free(f"nope:backup/{NEW}")
     with pytest.raises(InputError, match="not a backup archive name"):
@@ -370,29 +414,36 @@ def test_free_bad_input_changes_nothing(mgr: StorageManager, backups: Path) -> N
         mgr.free(f"local:backup/{OLD}.notes")
     with pytest.raises(NoSuchVolume):
         mgr.free("local:backup/vzdump-qemu-100-2024_06_02-00_00_00.vma.zst")
-    assert files(backups) == before
+    assert backups.snapshot() == before
 
 
 def test_backups_stay_usable_when_backup_leaves_the_content(
-    mgr: StorageManager, tmp_path: Path
+    mgr: StorageManager, backend: Backend, tmp_path: Path
 ) -> None:
     """As in Proxmox: a backup named by its volid can still be read, changed and removed."""
     mgr.add_dir("imgs", str(tmp_path / "imgs"), "images")
-    write_archive(tmp_path / "imgs" / "dump" / OLD)
+    imgs = backend.dump("imgs", tmp_path / "imgs" / "dump")
+    write_archive(imgs, OLD)
     volid = f"imgs:backup/{OLD}"
     assert mgr.extract_config(volid) == CONFIG
     assert mgr.set_backup(volid, notes="kept").notes == "kept"
     mgr.free(volid)
-    assert list((tmp_path / "imgs" / "dump").iterdir()) == []
+    assert imgs.names() == []
 
 
 # -- path -------------------------------------------------------------------------------------
 
 
-def test_path_of_a_backup(mgr: StorageManager, node: Node, backups: Path) -> None:
-    assert mgr.path(f"local:backup/{NEW}") == node.default_storage_path / "dump" / NEW
+def test_path_of_a_backup(dir_mgr: StorageManager, node: Node, dir_backups: Path) -> None:
+    assert dir_mgr.path(f"local:backup/{NEW}") == node.default_storage_path / "dump" / NEW
     with pytest.raises(InputError, match="not a backup archive name"):
-        mgr.path("local:backup/README.txt")
+        dir_mgr.path("local:backup/README.txt")
+
+
+def test_a_backup_kept_in_memory_has_no_path(node: Node) -> None:
+    mgr = StorageManager(node, StorageRegistry(node, Backend("memory").store))
+    with pytest.raises(StorageError, match="not kept as files"):
+        mgr.path(f"local:backup/{NEW}")
 
 
 # -- the CLI, in a subprocess (no QEMU needed) -------------------------------------------------
@@ -411,7 +462,8 @@ def run_cli(node: Node, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_cli_list_set_extractconfig_free(node: Node, backups: Path) -> None:
+def test_cli_list_set_extractconfig_free(node: Node, dir_backups: Path) -> None:
+    backups = dir_backups
     proc = run_cli(node, "pvesm", "list", "local")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
@@ -444,7 +496,7 @@ def test_cli_list_set_extractconfig_free(node: Node, backups: Path) -> None:
     assert not (backups / f"{NEW}.notes").exists()
 
 
-def test_errors_are_user_errors(mgr: StorageManager, backups: Path) -> None:
+def test_errors_are_user_errors(mgr: StorageManager, backups: Dump) -> None:
     with pytest.raises(RespaldoError) as err:
         mgr.free(f"local:backup/{OLD}")
     assert err.value.user_error

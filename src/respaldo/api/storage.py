@@ -25,6 +25,7 @@ from respaldo.errors import InputError, PermissionDenied
 from respaldo.services import pvesm
 from respaldo.services.pvesm import StorageManager
 from respaldo.storage.backups import parse_backup_name
+from respaldo.storage.backupstore import archive_location
 
 _SEE = ("Datastore.Audit", "Datastore.AllocateSpace")
 _STORAGE_PATH = "/storage/{storage}"
@@ -122,7 +123,7 @@ def _volume_info(call: Call) -> object:
         info = manager.backup(volid)
         store, filename = manager.backup_parts(volid)
         row: dict[str, object] = {
-            "path": str(store.path(filename)),
+            "path": archive_location(store, filename),
             "size": info.size,
             "used": info.used,
             "format": info.format,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import gzip
+import io
 import os
 import shutil
 import stat
@@ -508,11 +509,12 @@ class DecompressedReader:
     """What :func:`open_reader` yields: ``read(n)`` of the decompressed archive, b"" at the end.
 
     A read may return fewer than n bytes. Library and tool errors, and a stream that ends in
-    the middle, become an ``ArchiveError`` naming the file.
+    the middle, become an ``ArchiveError`` naming the archive (``name``: its path, or the
+    volume id it was opened by).
     """
 
-    def __init__(self, path: Path, compression: Compression, file: BinaryIO) -> None:
-        self.path = path
+    def __init__(self, name: str, compression: Compression, file: BinaryIO) -> None:
+        self.name = name
         self.compression = compression
         self._file = file
 
@@ -524,6 +526,8 @@ class DecompressedReader:
             return None
         try:
             info = os.fstat(self._file.fileno())
+        except io.UnsupportedOperation:
+            return None  # a stream without a file (memory, a chunk store): not known
         except OSError as err:
             raise self._error(str(err)) from err
         return info.st_size if stat.S_ISREG(info.st_mode) else None
@@ -544,7 +548,7 @@ class DecompressedReader:
 
     def _error(self, reason: str) -> ArchiveError:
         kind = self.compression.value
-        return ArchiveError(f"cannot read {kind} archive {self.path}: {reason}")
+        return ArchiveError(f"cannot read {kind} archive {self.name}: {reason}")
 
     def close(self) -> None:
         """Release everything; safe to call twice and after errors."""
@@ -668,8 +672,8 @@ class _WalkedFile:
 class _ZstdReader(DecompressedReader):
     """zstd in-process, streaming; the frame walker catches what the library lets through."""
 
-    def __init__(self, path: Path, file: BinaryIO) -> None:
-        super().__init__(path, Compression.ZSTD, file)
+    def __init__(self, name: str, file: BinaryIO) -> None:
+        super().__init__(name, Compression.ZSTD, file)
         self._walker = _ZstdFrameWalker()
         source = cast(BinaryIO, _WalkedFile(file, self._walker))  # the library only reads
         self._stream: BinaryIO = zstandard.ZstdDecompressor().stream_reader(
@@ -691,8 +695,8 @@ class _ZstdReader(DecompressedReader):
 class _GzipReader(DecompressedReader):
     """gzip with Python's module: it raises on truncation and bad CRCs, and no child is needed."""
 
-    def __init__(self, path: Path, file: BinaryIO) -> None:
-        super().__init__(path, Compression.GZIP, file)
+    def __init__(self, name: str, file: BinaryIO) -> None:
+        super().__init__(name, Compression.GZIP, file)
         self._stream = gzip.GzipFile(fileobj=file, mode="rb")
 
     def _read(self, size: int) -> bytes:
@@ -704,25 +708,42 @@ class _GzipReader(DecompressedReader):
 
 
 class _LzopReader(DecompressedReader):
-    """``lzop -dc <path>``; its exit status decides whether the end of its output is real.
+    """``lzop -dc <file>``; its exit status decides whether the end of its output is real.
 
-    lzop gets the path rather than our fd as stdin: on stdin it reports a truncated file as
-    "Inappropriate ioctl for device", with the path it says "unexpected end of file".
+    lzop gets a file name rather than a pipe or our fd as stdin: on stdin it reports a
+    truncated file as "Inappropriate ioctl for device", given a file it says "unexpected end
+    of file". An open regular file is named as ``/dev/fd/<n>`` (lzop opens it afresh, at its
+    start); any other stream is fed to lzop's stdin by a thread.
     """
 
-    def __init__(self, path: Path, file: BinaryIO) -> None:
-        super().__init__(path, Compression.LZO, file)
+    def __init__(self, name: str, file: BinaryIO, path: Path | None) -> None:
+        super().__init__(name, Compression.LZO, file)
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the child
-        argv = [binary("lzop"), "-dc", "--", str(path)]
+        self._feeder: threading.Thread | None = None
+        fd = None if path is not None else _regular_fd_at_start(file)
+        argv = [binary("lzop"), "-dc"]
+        if path is not None or fd is not None:
+            argv += ["--", str(path) if path is not None else f"/dev/fd/{fd}"]
+        feed = len(argv) == 2  # lzop reads its stdin
         try:
             self._proc = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr
+                argv,
+                stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                pass_fds=() if fd is None else (fd,),
             )
         except OSError as err:
             self._stderr.close()
             raise self._error(f"cannot run {argv[0]}: {err}") from err
         assert self._proc.stdout is not None
         self._stdout: IO[bytes] = self._proc.stdout
+        if feed:
+            assert self._proc.stdin is not None
+            self._feeder = threading.Thread(
+                target=_feed, args=(file, self._proc.stdin), name="lzop-feed", daemon=True
+            )
+            self._feeder.start()
 
     def _read(self, size: int) -> bytes:
         return self._stdout.read(size)
@@ -740,41 +761,116 @@ class _LzopReader(DecompressedReader):
             with contextlib.suppress(OSError):
                 self._proc.kill()
         self._proc.wait()
+        if self._feeder is not None:
+            self._feeder.join()  # ends once lzop's stdin is broken or the stream is done
         self._stdout.close()
         self._stderr.close()
         super().close()
 
 
-def _open_decompressed(path: Path) -> DecompressedReader:
+def _regular_fd_at_start(file: BinaryIO) -> int | None:
+    """The fd of ``file`` when it is a regular file positioned at its start, else None."""
     try:
-        file: BinaryIO = open(path, "rb")  # noqa: SIM115 - owned by the returned reader
-    except OSError as err:
-        raise ArchiveError(f"cannot open archive {path}: {err}") from err
+        fd = file.fileno()
+        if stat.S_ISREG(os.fstat(fd).st_mode) and file.tell() == 0:
+            return fd
+    except (OSError, ValueError):  # io.UnsupportedOperation is both
+        pass
+    return None
+
+
+def _feed(file: BinaryIO, stdin: IO[bytes]) -> None:
+    """Copy ``file`` to a child's stdin, then close it; a child that quit ends the copy."""
     try:
-        # pread: the readers start at offset 0 with no seek back
-        compression = detect(os.pread(file.fileno(), DETECT_SIZE, 0))
+        while chunk := file.read(_READ_SIZE):
+            stdin.write(chunk)
+    except (OSError, ValueError):
+        pass  # the child's exit status and stderr tell the reader what went wrong
+    finally:
+        with contextlib.suppress(OSError):
+            stdin.close()
+
+
+class _Prefixed:
+    """A stream whose first bytes were read already (to detect the format): those, then the
+    rest. For streams that cannot seek back."""
+
+    def __init__(self, head: bytes, file: BinaryIO) -> None:
+        self._head = head
+        self._file = file
+
+    def read(self, size: int = -1, /) -> bytes:
+        if not self._head:
+            return self._file.read(size)
+        if size < 0:
+            data, self._head = self._head + self._file.read(), b""
+            return data
+        data, self._head = self._head[:size], self._head[size:]
+        return data
+
+    def fileno(self) -> int:
+        raise io.UnsupportedOperation("a stream with its head read already has no fd")
+
+    def tell(self) -> int:
+        raise io.UnsupportedOperation("not seekable")
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _head(file: BinaryIO) -> tuple[bytes, BinaryIO]:
+    """The first :data:`DETECT_SIZE` bytes, and the stream to read from its start again."""
+    start = file.tell() if file.seekable() else None
+    head = b""
+    while len(head) < DETECT_SIZE and (more := file.read(DETECT_SIZE - len(head))):
+        head += more
+    if start is not None:
+        file.seek(start)
+        return head, file
+    return head, cast(BinaryIO, _Prefixed(head, file))  # the readers only read and close
+
+
+def _open_decompressed(file: BinaryIO, name: str, path: Path | None) -> DecompressedReader:
+    """The reader for ``file`` (owned from here on: closed on every error)."""
+    try:
+        if path is not None:
+            # pread: the readers start at offset 0 with no seek back
+            compression = detect(os.pread(file.fileno(), DETECT_SIZE, 0))
+        else:
+            head, file = _head(file)
+            compression = detect(head)
         if compression is Compression.ZSTD:
-            return _ZstdReader(path, file)
+            return _ZstdReader(name, file)
         if compression is Compression.GZIP:
-            return _GzipReader(path, file)
+            return _GzipReader(name, file)
         if compression is Compression.LZO:
-            return _LzopReader(path, file)
-        return DecompressedReader(path, compression, file)
+            return _LzopReader(name, file, path)
+        return DecompressedReader(name, compression, file)
     except BaseException as err:
         file.close()
         if isinstance(err, OSError):
-            raise ArchiveError(f"cannot read archive {path}: {err}") from err
+            raise ArchiveError(f"cannot read archive {name}: {err}") from err
         raise
 
 
 @contextlib.contextmanager
-def open_reader(path: Path) -> Iterator[DecompressedReader]:
+def open_reader(source: Path | BinaryIO, name: str | None = None) -> Iterator[DecompressedReader]:
     """Open an archive for streaming reads, decompressing by its content, not its name.
 
+    ``source`` is the path of an archive file, or a binary stream of the archive's bytes at
+    its start (a backup store's :meth:`open`; the reader owns and closes it). ``name`` names
+    the archive in errors (default: the path; a stream should be given its volume id).
     Everything (file, decompressor, child process) is closed or killed on exit, also when the
     caller stops reading early.
     """
-    reader = _open_decompressed(path)
+    if isinstance(source, Path):
+        try:
+            file: BinaryIO = open(source, "rb")  # noqa: SIM115 - owned by the reader
+        except OSError as err:
+            raise ArchiveError(f"cannot open archive {source}: {err}") from err
+        reader = _open_decompressed(file, name or str(source), source)
+    else:
+        reader = _open_decompressed(source, name or "<stream>", None)
     try:
         yield reader
     finally:

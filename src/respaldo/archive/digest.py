@@ -302,7 +302,15 @@ def read_expected(archive: Path, devices: Iterable[str] = ()) -> dict[str, Devic
     sidecar = sidecar_path(archive)
     if not sidecar.exists():
         return None
-    expected = {d.name: d for d in read_sidecar(sidecar)}
+    return expected_by_name(read_sidecar(sidecar), devices, str(sidecar))
+
+
+def expected_by_name(
+    entries: Iterable[DeviceDigest], devices: Iterable[str], sidecar: str
+) -> dict[str, DeviceDigest]:
+    """A sidecar's entries by device name; ``ArchiveError`` when one of ``devices`` has no
+    entry (``sidecar`` names the sidecar in the message)."""
+    expected = {d.name: d for d in entries}
     for name in devices:
         if name not in expected:
             raise ArchiveError(f"digest sidecar {sidecar} has no entry for device {name}")
@@ -315,8 +323,8 @@ def digest_for(name: str, size: int, expected: Mapping[str, DeviceDigest]) -> Sp
     return SparseDigest(name, size, entry.scheme if entry is not None else SCHEME)
 
 
-def write_sidecar(path: Path, devices: list[DeviceDigest]) -> None:
-    """The sidecar of a new archive: always in the current scheme."""
+def encode_sidecar(devices: list[DeviceDigest]) -> str:
+    """The text of the sidecar of a new archive: always in the current scheme."""
     if any(d.scheme != SCHEME for d in devices):
         raise ArchiveError(f"a new digest sidecar is written in the {SCHEME} scheme only")
     entries = [
@@ -324,16 +332,17 @@ def write_sidecar(path: Path, devices: list[DeviceDigest]) -> None:
         for d in devices
     ]
     data = {"scheme": SCHEME, "devices": entries}
-    atomic_write_text(path, json.dumps(data, indent=1) + "\n")
+    return json.dumps(data, indent=1) + "\n"
 
 
-def read_sidecar(path: Path) -> list[DeviceDigest]:
+def decode_sidecar(text: str | bytes, where: str) -> list[DeviceDigest]:
+    """The digests of a sidecar's text (any known scheme); ``where`` names it in errors."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(text)
         scheme = data.get("scheme")
         if scheme not in _DIGEST_FIELD:
             raise ArchiveError(
-                f"{path}: digest scheme {scheme!r} is not known to this version "
+                f"{where}: digest scheme {scheme!r} is not known to this version "
                 f"(it checks {', '.join(map(repr, _DIGEST_FIELD))}); move the file aside "
                 "to verify the archive without it"
             )
@@ -342,5 +351,18 @@ def read_sidecar(path: Path) -> list[DeviceDigest]:
             DeviceDigest(d["name"], d["size"], d["data_bytes"], d[field], scheme)
             for d in data["devices"]
         ]
-    except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
+    except (ValueError, TypeError, KeyError, AttributeError) as err:
+        raise ArchiveError(f"{where}: not a readable digest file: {err}") from err
+
+
+def write_sidecar(path: Path, devices: list[DeviceDigest]) -> None:
+    """The sidecar of a new archive: always in the current scheme."""
+    atomic_write_text(path, encode_sidecar(devices))
+
+
+def read_sidecar(path: Path) -> list[DeviceDigest]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError) as err:
         raise ArchiveError(f"{path}: not a readable digest file: {err}") from err
+    return decode_sidecar(text, str(path))

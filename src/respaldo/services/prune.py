@@ -27,7 +27,7 @@ from respaldo.config.prune import (
     PruneOptions,
 )
 from respaldo.errors import InputError, NoSuchVolume, RespaldoError, StorageError
-from respaldo.storage.backups import DirBackupStore
+from respaldo.storage.backupstore import BackupStore
 
 Mark = Literal["keep", "remove", "protected"]
 
@@ -162,7 +162,7 @@ class PruneResult:
 
 
 def prune(
-    store: DirBackupStore,
+    store: BackupStore,
     vmid: int,
     options: PruneOptions,
     dry_run: bool,

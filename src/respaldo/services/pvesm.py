@@ -22,12 +22,11 @@ from respaldo.errors import ArchiveError, ConflictError, InputError, NoSuchVolum
 from respaldo.node import Node
 from respaldo.services.prune import PruneResult, prune
 from respaldo.services.vmstore import VmStore
-from respaldo.storage.backups import DirBackupStore, parse_backup_name
+from respaldo.storage.backups import parse_backup_name
+from respaldo.storage.backupstore import ArchiveSource, BackupStore
 from respaldo.storage.base import CONTENT_TYPES, StorageStatus, VolumeInfo
 from respaldo.storage.dirstorage import BACKUP_PREFIX, backup_volume
 from respaldo.storage.registry import StorageRegistry
-
-_BACKUP_VOLID = "'<storage>:backup/<file name>'"
 
 _STORAGE_OPT = string("storage", "Only list status for specified storage.", format="pve-storage-id")
 _CONTENT = string(
@@ -126,9 +125,12 @@ SET_PARAMS = Schema(
 
 
 class StorageManager:
-    def __init__(self, node: Node) -> None:
+    """``registry``: the node's storages (default: ``StorageRegistry(node)``; tests hand one
+    whose backups are kept in memory)."""
+
+    def __init__(self, node: Node, registry: StorageRegistry | None = None) -> None:
         self.node = node
-        self.registry = StorageRegistry(node)
+        self.registry = registry or StorageRegistry(node)
         self.vms = VmStore(node)
 
     def status(self, storage: str | None = None) -> list[StorageStatus]:
@@ -238,21 +240,17 @@ class StorageManager:
 
     # -- backups ----------------------------------------------------------------------------
 
-    def backup_store(self, storage: str) -> DirBackupStore:
+    def backup_store(self, storage: str) -> BackupStore:
         """The backups of ``storage`` (which must hold ``backup`` content)."""
         return self.registry.backup_store(storage)
 
-    def backup_parts(self, volid: str) -> tuple[DirBackupStore, str]:
+    def backup_parts(self, volid: str) -> tuple[BackupStore, str]:
         """The store and file name of a backup volume id; InputError for any other volume.
 
         The storage does not need ``backup`` in its content: as in Proxmox, a backup named by
         its volume id stays readable, changeable and removable.
         """
-        parsed = parse_volid(volid)
-        if not parsed.volname.startswith(BACKUP_PREFIX):
-            raise InputError("volume", volid, f"not a backup volume (expected {_BACKUP_VOLID})")
-        plugin = self.registry.get(parsed.storage)
-        return plugin.backups(check_content=False), plugin.backup_filename(parsed.volname)
+        return self.registry.backup(volid)
 
     def backup(self, volid: str) -> VolumeInfo:
         """One backup as its listing row; NoSuchVolume when the archive is not there."""
@@ -285,10 +283,18 @@ class StorageManager:
         ``extractconfig`` accepts). The compression is detected from the content, and nothing
         past the header is decompressed, so a huge archive takes no longer than a small one.
         """
-        if archive.startswith(("/", ".")):
-            path = self.registry.archive_path(archive)
-        else:
-            store, filename = self.backup_parts(archive)
+        source = self._archive(archive)
+        try:
+            with open_reader(source.open(), source.name) as stream:
+                header = read_header(stream)
+            return header.config_text()
+        except ArchiveError as err:
+            raise ArchiveError(f"cannot read the configuration in '{archive}': {err}") from err
+
+    def _archive(self, archive: str) -> ArchiveSource:
+        """The archive of ``extractconfig``: a VMA backup's volume id, or an archive file."""
+        if not archive.startswith(("/", ".")):
+            _, filename = self.backup_parts(archive)
             name = parse_backup_name(filename)
             if name is not None and name.archive_format != "vma":
                 raise InputError(
@@ -297,12 +303,4 @@ class StorageManager:
                     f"a {name.subtype} {name.format} archive; extractconfig reads the VMA "
                     "archives of VMs (vzdump-qemu-...vma[.zst|.gz|.lzo])",
                 )
-            path = store.path(filename)
-            if not path.is_file():
-                raise NoSuchVolume(archive)
-        try:
-            with open_reader(path) as stream:
-                header = read_header(stream)
-            return header.config_text()
-        except ArchiveError as err:
-            raise ArchiveError(f"cannot read the configuration in '{archive}': {err}") from err
+        return self.registry.archive_source(archive)

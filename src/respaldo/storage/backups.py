@@ -20,20 +20,30 @@ Writing
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import fcntl
 import os
 import re
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
-from respaldo.archive.digest import sidecar_path
+from respaldo.archive.digest import (
+    SIDECAR_SUFFIX,
+    DeviceDigest,
+    decode_sidecar,
+    encode_sidecar,
+    sidecar_path,
+    write_sidecar,
+)
 from respaldo.config.ids import check_vmid
-from respaldo.errors import ConflictError, InputError, NoSuchVolume, StorageError
+from respaldo.errors import ArchiveError, ConflictError, InputError, NoSuchVolume, StorageError
+from respaldo.storage.writebehind import WriteBehind
 
 #: Any archive vzdump may have written (Proxmox's ``archive_info``).
 BACKUP_NAME = re.compile(
@@ -152,17 +162,280 @@ class BackupInfo:
     filename: str
     format: str
     size: int
-    #: From a standard name, else the file's modification time.
+    #: From a standard name, else the archive's modification time.
     ctime: int
     #: From a standard name, else a ``-<vmid>-`` in the name as Proxmox's listing finds it.
     vmid: int | None
     subtype: str
-    #: First line of the notes file.
+    #: First line of the notes.
     notes: str | None
     protected: bool
-    #: The log file, when it exists.
-    log_path: Path | None
+    #: The name of its log (``<stem>.log``) when the store holds one.
+    log: str | None
     standard: bool
+
+
+def _loose_vmid(name: BackupName) -> int | None:
+    match = re.search(_LOOSE_VMID.format(fmt=re.escape(name.format)), name.filename)
+    return int(match.group(1)) if match else None
+
+
+def _owner(name: BackupName, vmid: int | None) -> tuple[bool, int | None]:
+    """Is the backup listed for ``vmid`` (None: for all), and the VMID its row shows."""
+    if name.standard:
+        return vmid is None or name.vmid == vmid, name.vmid
+    if vmid is not None:
+        # Proxmox matches '-<vmid>-' anywhere in a name that is not standard.
+        return re.search(rf"\S+-{vmid}-\S+", name.filename) is not None, vmid
+    return True, _loose_vmid(name)
+
+
+def _first_line(data: bytes) -> str | None:
+    if not data:
+        return None
+    return data.partition(b"\n")[0].decode("utf-8", errors="replace")
+
+
+class DumpStore(abc.ABC):
+    """The rules of a backup store whose archives and side files are named entries of one
+    namespace, as the files of Proxmox's dump folder (see the module docstring): names,
+    listing, notes, protection, removal, the log and the digest sidecar.
+
+    Subclasses keep the entries (files: :class:`DirBackupStore`; memory:
+    :class:`~respaldo.storage.memorystore.MemoryBackupStore`) and write new archives.
+    Implements :class:`~respaldo.storage.backupstore.BackupStore`.
+    """
+
+    def __init__(self, storage_id: str) -> None:
+        self.storage_id = storage_id
+
+    # -- the entries (subclasses) -------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _names(self) -> list[str]:
+        """Every entry's name, sorted; StorageError when they cannot be read."""
+
+    @abc.abstractmethod
+    def _stat(self, name: str) -> tuple[int, int] | None:
+        """(size in bytes, modification time in epoch seconds) of a regular entry; None when
+        it is missing or not a regular file."""
+
+    @abc.abstractmethod
+    def _exists(self, name: str) -> bool: ...
+
+    @abc.abstractmethod
+    def _read(self, name: str) -> bytes:
+        """The entry's bytes; FileNotFoundError (an OSError) when it is missing."""
+
+    @abc.abstractmethod
+    def _open(self, name: str) -> BinaryIO:
+        """A stream of the entry's bytes; OSError as :meth:`_read`."""
+
+    @abc.abstractmethod
+    def _replace(self, name: str, data: bytes) -> None:
+        """Write the entry so that a reader sees the old or the new bytes; OSError."""
+
+    @abc.abstractmethod
+    def _append(self, name: str, data: bytes) -> None:
+        """Append to the entry, creating it; OSError."""
+
+    @abc.abstractmethod
+    def _touch(self, name: str) -> None:
+        """Create the entry empty unless it exists; OSError."""
+
+    @abc.abstractmethod
+    def _unlink(self, name: str) -> None:
+        """Remove the entry; FileNotFoundError when it is missing, OSError."""
+
+    @abc.abstractmethod
+    def _where(self, name: str) -> str:
+        """The entry as messages name it (a path, or the name)."""
+
+    # -- names ----------------------------------------------------------------------------
+
+    def volid(self, filename: str) -> str:
+        return f"{self.storage_id}:backup/{filename}"
+
+    def _parse(self, filename: str) -> BackupName:
+        if not filename or "/" in filename or "\0" in filename:
+            raise InputError("backup", filename, "expected a file name without a folder")
+        name = parse_backup_name(filename)
+        if name is None:
+            raise InputError(
+                "backup",
+                filename,
+                "not a backup archive name (expected vzdump-qemu-<vmid>-<date>.vma[.zst|.gz|.lzo])",
+            )
+        return name
+
+    def _stale_candidates(self) -> list[str]:
+        """The names of partial archives (``.dat``), live or left by a crash."""
+        return [name for name in self._names() if _DAT_NAME.match(name)]
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _require(self, filename: str) -> None:
+        self._parse(filename)
+        if self._stat(filename) is None:
+            raise NoSuchVolume(self.volid(filename))
+
+    def open(self, filename: str) -> BinaryIO:
+        """The archive's bytes from the start; the caller closes the stream."""
+        self._require(filename)
+        try:
+            return self._open(filename)
+        except FileNotFoundError as err:
+            raise NoSuchVolume(self.volid(filename)) from err
+        except OSError as err:
+            raise StorageError(f"cannot open backup '{self.volid(filename)}': {err}") from err
+
+    def read_notes(self, filename: str) -> str | None:
+        """The whole notes text (the listing shows only its first line)."""
+        self._require(filename)
+        notes = filename + NOTES_EXT
+        try:
+            return self._read(notes).decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            raise StorageError(f"cannot read notes {self._where(notes)}: {err}") from err
+
+    def read_log(self, filename: str) -> str | None:
+        """The log's text; None when there is none."""
+        logname = self._parse(filename).logname
+        try:
+            return self._read(logname).decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            raise StorageError(f"cannot read log {self._where(logname)}: {err}") from err
+
+    def read_digest(self, filename: str) -> list[DeviceDigest] | None:
+        """The digest sidecar's entries; None without one; ArchiveError if unreadable."""
+        self._require(filename)
+        sidecar = filename + SIDECAR_SUFFIX
+        try:
+            text = self._read(sidecar)
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            raise ArchiveError(
+                f"{self._where(sidecar)}: not a readable digest file: {err}"
+            ) from err
+        return decode_sidecar(text, self._where(sidecar))
+
+    # -- changing -------------------------------------------------------------------------
+
+    def remove(self, filename: str, *, keep_log: bool = False) -> None:
+        """Remove the archive, its log (unless ``keep_log``), notes and digest; refused while
+        it is protected."""
+        self._require(filename)
+        volid = self.volid(filename)
+        if self._exists(filename + PROTECTED_EXT):
+            raise ConflictError(f"backup '{volid}' is protected")
+        try:
+            self._unlink(filename)
+        except FileNotFoundError as err:
+            raise NoSuchVolume(volid) from err
+        except OSError as err:
+            raise StorageError(f"cannot remove backup '{volid}': {err}") from err
+        extras = [] if keep_log else [self._parse(filename).logname]
+        for extra in (*extras, filename + NOTES_EXT, filename + SIDECAR_SUFFIX):
+            try:
+                self._unlink(extra)
+            except FileNotFoundError:
+                pass
+            except OSError as err:
+                raise StorageError(f"backup removed, but not {extra}: {err}") from err
+
+    def set_notes(self, filename: str, notes: str) -> None:
+        """Store the notes (UTF-8); an empty string removes them."""
+        self._require(filename)
+        name = filename + NOTES_EXT
+        try:
+            if notes:
+                self._replace(name, notes.encode("utf-8"))
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    self._unlink(name)
+        except OSError as err:
+            raise StorageError(f"cannot write notes {self._where(name)}: {err}") from err
+
+    def set_protected(self, filename: str, protected: bool) -> None:
+        self._require(filename)
+        name = filename + PROTECTED_EXT
+        try:
+            if protected:
+                self._touch(name)
+            else:
+                self._unlink(name)
+        except FileNotFoundError:
+            pass
+        except OSError as err:
+            what = "set" if protected else "clear"
+            raise StorageError(f"cannot {what} protection {self._where(name)}: {err}") from err
+
+    def append_log(self, filename: str, lines: Sequence[str]) -> None:
+        """Append lines (without newline) to the backup's log; the archive need not exist."""
+        logname = self._parse(filename).logname
+        try:
+            self._append(logname, "".join(line + "\n" for line in lines).encode("utf-8"))
+        except OSError as err:
+            raise StorageError(f"cannot write log {self._where(logname)}: {err}") from err
+
+    def write_digest(self, filename: str, devices: Sequence[DeviceDigest]) -> None:
+        """Store the data digest sidecar of a committed archive."""
+        self._require(filename)
+        sidecar = filename + SIDECAR_SUFFIX
+        try:
+            self._replace(sidecar, encode_sidecar(list(devices)).encode("utf-8"))
+        except OSError as err:
+            raise StorageError(f"cannot write digest {self._where(sidecar)}: {err}") from err
+
+    # -- listing (last: ``list`` shadows the built-in in later annotations) -----------------
+
+    def _info(self, name: BackupName, size: int, mtime: int, vmid: int | None) -> BackupInfo:
+        try:
+            notes = _first_line(self._read(name.filename + NOTES_EXT))
+        except OSError:
+            notes = None
+        return BackupInfo(
+            volid=self.volid(name.filename),
+            filename=name.filename,
+            format=name.format,
+            size=size,
+            ctime=name.ctime if name.ctime is not None else mtime,
+            vmid=vmid,
+            subtype=name.subtype,
+            notes=notes,
+            protected=self._exists(name.filename + PROTECTED_EXT),
+            log=name.logname if self._stat(name.logname) is not None else None,
+            standard=name.standard,
+        )
+
+    def list(self, vmid: int | None = None) -> list[BackupInfo]:
+        """The backups, newest first; with ``vmid`` only that guest's (as Proxmox filters)."""
+        result: list[BackupInfo] = []
+        for entry in self._names():
+            name = parse_backup_name(entry)
+            if name is None:
+                continue
+            listed, owner = _owner(name, vmid)
+            stat_result = self._stat(entry) if listed else None
+            if stat_result is not None:
+                result.append(self._info(name, *stat_result, owner))
+        result.sort(key=lambda info: (info.ctime, info.filename), reverse=True)
+        return result
+
+    def get(self, filename: str) -> BackupInfo:
+        name = self._parse(filename)
+        stat_result = self._stat(filename)
+        if stat_result is None:
+            raise NoSuchVolume(self.volid(filename))
+        return self._info(name, *stat_result, _owner(name, None)[1])
+
+
+# -- dir storage: files in the dump folder ------------------------------------------------------
 
 
 def _same_file(path: Path, fd: int) -> bool:
@@ -182,36 +455,82 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-class PendingBackup:
-    """An archive being written as ``.dat``; :meth:`commit` gives it its final name.
+class PendingBase(abc.ABC):
+    """What every pending write shares: one commit or abort, and an abort when its ``with``
+    block ends without a commit (by an exception or otherwise)."""
 
-    Used as a context manager it is aborted when the block ends without a commit (by an
-    exception or otherwise). Do not close :attr:`file` yourself: closing it releases the lock
-    that marks the ``.dat`` as live.
-    """
-
-    def __init__(self, store: DirBackupStore, filename: str, path: Path, file: BinaryIO) -> None:
-        self.store = store
-        self.filename = filename
-        self.path = path
-        self.file = file
-        self.final_path = store.dump_dir / filename
-        self.volid = store.volid(filename)
+    def __init__(self, volid: str) -> None:
+        self.volid = volid
         self._done = False
 
     @property
     def done(self) -> bool:
         return self._done
 
-    def commit(self) -> str:
-        """Make the data durable, rename to the final name and return the volume id."""
+    def _may_commit(self, sink: BinaryIO) -> None:
+        """Refuse a second commit, and a commit after ``sink`` was closed (which aborts)."""
         if self._done:
             raise StorageError(f"backup '{self.volid}' was already committed or aborted")
-        if self.file.closed:
+        if sink.closed:
             self.abort()
             raise StorageError(f"backup '{self.volid}': file closed before commit")
+
+    @abc.abstractmethod
+    def abort(self) -> None:
+        """Drop the partial archive. Never raises; does nothing after commit or abort."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.abort()
+
+
+class PendingBackup(PendingBase):
+    """An archive being written as ``.dat``; :meth:`commit` gives it its final name.
+
+    Used as a context manager it is aborted when the block ends without a commit (by an
+    exception or otherwise). Do not close :attr:`file` yourself: closing it releases the lock
+    that marks the ``.dat`` as live. Implements
+    :class:`~respaldo.storage.backupstore.PendingWrite`; :meth:`advance` makes the file
+    durable as it grows (:mod:`respaldo.storage.writebehind`).
+    """
+
+    def __init__(self, store: DirBackupStore, filename: str, path: Path, file: BinaryIO) -> None:
+        super().__init__(store.volid(filename))
+        self.store = store
+        self.filename = filename
+        self.path = path
+        self.file = file
+        self.final_path = store.dump_dir / filename
+        self._behind: WriteBehind | None = None
+
+    @property
+    def sink(self) -> BinaryIO:
+        return self.file
+
+    @property
+    def partial_path(self) -> Path:
+        return self.path
+
+    def advance(self, nbytes: int) -> None:
+        """Count bytes handed towards the file; every 32 MiB a thread makes them durable."""
+        if self._behind is None:
+            self._behind = WriteBehind(self.file.fileno(), what="the archive")
+        self._behind.advance(nbytes)
+
+    def commit(self) -> str:
+        """Make the data durable, rename to the final name and return the volume id."""
+        self._may_commit(self.file)
         renamed = False
         try:
+            if self._behind is not None:
+                self._behind.finish()
             self.file.flush()
             os.fsync(self.file.fileno())
             if self.final_path.exists():
@@ -219,7 +538,7 @@ class PendingBackup:
             os.rename(self.path, self.final_path)
             renamed = True
             _fsync_dir(self.store.dump_dir)
-        except ConflictError:
+        except (ConflictError, StorageError):
             self.abort()
             raise
         except OSError as err:
@@ -238,54 +557,33 @@ class PendingBackup:
         if self._done:
             return
         self._done = True
+        if self._behind is not None:
+            self._behind.stop()  # before the file is closed: its thread syncs the fd
         # Unlink while the lock is still held, so no cleaner races us for the file.
         with contextlib.suppress(OSError):
             self.path.unlink()
         with contextlib.suppress(OSError, ValueError):
             self.file.close()
 
-    def __enter__(self) -> PendingBackup:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.abort()
-
-
-class DirBackupStore:
-    """The backups in one storage's dump folder."""
+class DirBackupStore(DumpStore):
+    """The backups in one storage's dump folder (or a ``dumpdir``), as files."""
 
     _CREATE_ATTEMPTS = 3
 
     def __init__(self, storage_id: str, dump_dir: Path) -> None:
-        self.storage_id = storage_id
+        super().__init__(storage_id)
         self.dump_dir = dump_dir
 
-    # -- names and paths ------------------------------------------------------------------
-
-    def volid(self, filename: str) -> str:
-        return f"{self.storage_id}:backup/{filename}"
-
-    def _parse(self, filename: str) -> BackupName:
-        if not filename or "/" in filename or "\0" in filename:
-            raise InputError("backup", filename, "expected a file name without a folder")
-        name = parse_backup_name(filename)
-        if name is None:
-            raise InputError(
-                "backup",
-                filename,
-                "not a backup archive name (expected vzdump-qemu-<vmid>-<date>.vma[.zst|.gz|.lzo])",
-            )
-        return name
+    # -- paths ------------------------------------------------------------------------------
 
     def path(self, filename: str) -> Path:
         """The archive's path; InputError unless ``filename`` is a backup name without folder."""
         self._parse(filename)
         return self.dump_dir / filename
+
+    def archive_path(self, filename: str) -> Path:
+        return self.path(filename)
 
     def log_path(self, filename: str) -> Path:
         return self.dump_dir / self._parse(filename).logname
@@ -298,6 +596,76 @@ class DirBackupStore:
 
     def protected_path(self, filename: str) -> Path:
         return self.path(filename).with_name(filename + PROTECTED_EXT)
+
+    # -- the entries: files -----------------------------------------------------------------
+
+    def _names(self) -> list[str]:
+        try:
+            return sorted(entry.name for entry in self.dump_dir.iterdir())
+        except FileNotFoundError:
+            return []
+        except OSError as err:
+            raise StorageError(f"cannot read backup folder {self.dump_dir}: {err}") from err
+
+    def _stat(self, name: str) -> tuple[int, int] | None:
+        try:
+            st = (self.dump_dir / name).stat()
+        except OSError:
+            return None
+        return (st.st_size, int(st.st_mtime)) if stat.S_ISREG(st.st_mode) else None
+
+    def _exists(self, name: str) -> bool:
+        return (self.dump_dir / name).exists()
+
+    def _read(self, name: str) -> bytes:
+        return (self.dump_dir / name).read_bytes()
+
+    def _open(self, name: str) -> BinaryIO:
+        return open(self.dump_dir / name, "rb")
+
+    def _replace(self, name: str, data: bytes) -> None:
+        path = self.dump_dir / name
+        tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+    def _append(self, name: str, data: bytes) -> None:
+        path = self.dump_dir / name
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+        try:
+            fd = os.open(path, flags, 0o666)
+        except FileNotFoundError:
+            self.dump_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, flags, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+
+    def _touch(self, name: str) -> None:
+        os.close(os.open(self.dump_dir / name, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
+
+    def _unlink(self, name: str) -> None:
+        (self.dump_dir / name).unlink()
+
+    def _where(self, name: str) -> str:
+        return str(self.dump_dir / name)
+
+    # -- the digest sidecar, written durably as before ----------------------------------------
+
+    def write_digest(self, filename: str, devices: Sequence[DeviceDigest]) -> None:
+        self._require(filename)
+        path = self.digest_path(filename)
+        try:
+            write_sidecar(path, list(devices))
+        except OSError as err:
+            raise StorageError(f"cannot write digest {path}: {err}") from err
 
     # -- writing --------------------------------------------------------------------------
 
@@ -334,12 +702,11 @@ class DirBackupStore:
             os.close(fd)
         raise ConflictError(f"backup '{volid}': {dat.name} keeps being removed while created")
 
-    def clean_stale(self) -> list[Path]:
-        """Remove the ``.dat`` files no live writer holds; return what was removed."""
-        removed: list[Path] = []
-        for entry in self._entries():
-            if not _DAT_NAME.match(entry.name):
-                continue
+    def clean_stale(self) -> list[str]:
+        """Remove the ``.dat`` files no live writer holds; return the names removed."""
+        removed: list[str] = []
+        for name in self._stale_candidates():
+            entry = self.dump_dir / name
             try:
                 fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
             except OSError:
@@ -353,170 +720,12 @@ class DirBackupStore:
                     continue  # a writer is alive
                 if _same_file(entry, fd):
                     entry.unlink()
-                    removed.append(entry)
+                    removed.append(name)
             except OSError as err:
                 raise StorageError(f"cannot remove stale {entry}: {err}") from err
             finally:
                 os.close(fd)
         return removed
-
-    # -- reading --------------------------------------------------------------------------
-
-    def _entries(self) -> list[Path]:
-        try:
-            return sorted(self.dump_dir.iterdir())
-        except FileNotFoundError:
-            return []
-        except OSError as err:
-            raise StorageError(f"cannot read backup folder {self.dump_dir}: {err}") from err
-
-    def _info(self, name: BackupName, st: os.stat_result, vmid: int | None) -> BackupInfo:
-        path = self.dump_dir / name.filename
-        log = self.dump_dir / name.logname
-        return BackupInfo(
-            volid=self.volid(name.filename),
-            filename=name.filename,
-            format=name.format,
-            size=st.st_size,
-            ctime=name.ctime if name.ctime is not None else int(st.st_mtime),
-            vmid=vmid,
-            subtype=name.subtype,
-            notes=self._first_line(path.with_name(name.filename + NOTES_EXT)),
-            protected=path.with_name(name.filename + PROTECTED_EXT).exists(),
-            log_path=log if log.is_file() else None,
-            standard=name.standard,
-        )
-
-    @staticmethod
-    def _loose_vmid(name: BackupName) -> int | None:
-        match = re.search(_LOOSE_VMID.format(fmt=re.escape(name.format)), name.filename)
-        return int(match.group(1)) if match else None
-
-    @staticmethod
-    def _first_line(path: Path) -> str | None:
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return None
-        if not data:
-            return None
-        return data.partition(b"\n")[0].decode("utf-8", errors="replace")
-
-    @staticmethod
-    def _stat_file(path: Path) -> os.stat_result | None:
-        try:
-            st = path.stat()
-        except OSError:
-            return None
-        return st if stat.S_ISREG(st.st_mode) else None
-
-    def list(self, vmid: int | None = None) -> list[BackupInfo]:
-        """The backups, newest first; with ``vmid`` only that guest's (as Proxmox filters)."""
-        result: list[BackupInfo] = []
-        for entry in self._entries():
-            name = parse_backup_name(entry.name)
-            if name is None:
-                continue
-            if name.standard:
-                owner = name.vmid
-                if vmid is not None and owner != vmid:
-                    continue
-            elif vmid is not None:
-                # Proxmox matches '-<vmid>-' anywhere in a name that is not standard.
-                if not re.search(rf"\S+-{vmid}-\S+", entry.name):
-                    continue
-                owner = vmid
-            else:
-                owner = self._loose_vmid(name)
-            st = self._stat_file(entry)
-            if st is None:
-                continue
-            result.append(self._info(name, st, owner))
-        result.sort(key=lambda info: (info.ctime, info.filename), reverse=True)
-        return result
-
-    def get(self, filename: str) -> BackupInfo:
-        name = self._parse(filename)
-        st = self._stat_file(self.dump_dir / filename)
-        if st is None:
-            raise NoSuchVolume(self.volid(filename))
-        return self._info(name, st, name.vmid if name.standard else self._loose_vmid(name))
-
-    def read_notes(self, filename: str) -> str | None:
-        """The whole notes text (the listing shows only its first line)."""
-        path = self.notes_path(filename)
-        if not self.path(filename).is_file():
-            raise NoSuchVolume(self.volid(filename))
-        try:
-            return path.read_bytes().decode("utf-8", errors="replace")
-        except FileNotFoundError:
-            return None
-        except OSError as err:
-            raise StorageError(f"cannot read notes {path}: {err}") from err
-
-    # -- changing -------------------------------------------------------------------------
-
-    def _require(self, filename: str) -> Path:
-        path = self.path(filename)
-        if self._stat_file(path) is None:
-            raise NoSuchVolume(self.volid(filename))
-        return path
-
-    def remove(self, filename: str) -> None:
-        """Remove the archive, its log, notes and digest; refused while it is protected."""
-        path = self._require(filename)
-        if self.protected_path(filename).exists():
-            raise ConflictError(f"backup '{self.volid(filename)}' is protected")
-        try:
-            path.unlink()
-        except FileNotFoundError as err:
-            raise NoSuchVolume(self.volid(filename)) from err
-        except OSError as err:
-            raise StorageError(f"cannot remove backup '{self.volid(filename)}': {err}") from err
-        for extra in (
-            self.log_path(filename),
-            self.notes_path(filename),
-            self.digest_path(filename),
-        ):
-            try:
-                extra.unlink()
-            except FileNotFoundError:
-                pass
-            except OSError as err:
-                raise StorageError(f"backup removed, but not {extra.name}: {err}") from err
-
-    def set_notes(self, filename: str, notes: str) -> None:
-        """Store the notes (UTF-8); an empty string removes them."""
-        self._require(filename)
-        path = self.notes_path(filename)
-        try:
-            if not notes:
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-                return
-            tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
-            try:
-                tmp.write_bytes(notes.encode("utf-8"))
-                os.replace(tmp, path)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
-        except OSError as err:
-            raise StorageError(f"cannot write notes {path}: {err}") from err
-
-    def set_protected(self, filename: str, protected: bool) -> None:
-        self._require(filename)
-        path = self.protected_path(filename)
-        try:
-            if protected:
-                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
-            else:
-                path.unlink()
-        except FileNotFoundError:
-            pass
-        except OSError as err:
-            what = "set" if protected else "clear"
-            raise StorageError(f"cannot {what} protection {path}: {err}") from err
 
 
 __all__ = [
@@ -526,7 +735,9 @@ __all__ = [
     "BackupInfo",
     "BackupName",
     "DirBackupStore",
+    "DumpStore",
     "PendingBackup",
+    "PendingBase",
     "backup_filename",
     "dat_name",
     "parse_backup_name",

@@ -11,6 +11,7 @@ from respaldo.config.ids import IMAGE_NAME, is_decimal
 from respaldo.errors import ConflictError, InputError, NoSuchVolume, StorageError
 from respaldo.qemu import img
 from respaldo.storage.backups import BackupInfo, DirBackupStore, parse_backup_name
+from respaldo.storage.backupstore import BackupStore, BackupStoreFactory
 from respaldo.storage.base import CONTENT_TYPES, StorageStatus, VolumeInfo
 
 _DISK_NUMBER = re.compile(r"^vm-\d+-disk-(\d+)\.")
@@ -49,11 +50,13 @@ class DirStorage:
         path: Path,
         content: tuple[str, ...],
         prune_backups: str | None = None,
+        backup_stores: BackupStoreFactory = DirBackupStore,
     ) -> None:
         self.id = storage_id
         self.path = path
         self.content = content
         self.prune_backups = prune_backups  # the storage's retention (``prune-backups``)
+        self._backup_stores = backup_stores  # files in dump/, unless a test keeps them in memory
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -81,7 +84,7 @@ class DirStorage:
             )
         return int(owner), match.group(2)
 
-    def backups(self, *, check_content: bool = True) -> DirBackupStore:
+    def backups(self, *, check_content: bool = True) -> BackupStore:
         """The backups in ``dump/``; InputError when the storage does not hold backups.
 
         ``check_content=False`` is for a backup named by its volume id: as in Proxmox, it can
@@ -93,7 +96,7 @@ class DirStorage:
                 self.id,
                 f"does not hold backups (content: {','.join(self.content)})",
             )
-        return DirBackupStore(self.id, self.dump_dir)
+        return self._backup_stores(self.id, self.dump_dir)
 
     def backup_filename(self, volname: str) -> str:
         """The archive file name of ``backup/<file>``; InputError unless it names a backup."""
@@ -111,9 +114,15 @@ class DirStorage:
         if volname.startswith("iso/"):
             return self.path / "template" / "iso" / _plain_name(volname, "iso/")
         if volname.startswith(BACKUP_PREFIX):
-            return self.dump_dir / self.backup_filename(volname)
+            return self._backup_path(volname)
         vmid, _ = self._parse_image_volname(volname)
         return self.images_dir / str(vmid) / volname.partition("/")[2]
+
+    def _backup_path(self, volname: str) -> Path:
+        path = self.backups(check_content=False).archive_path(self.backup_filename(volname))
+        if path is None:
+            raise StorageError(f"the backups of storage '{self.id}' are not kept as files")
+        return path
 
     def image_format(self, volname: str) -> str:
         if volname.startswith("iso/"):
@@ -203,7 +212,7 @@ class DirStorage:
         return volumes
 
     @staticmethod
-    def _list_backups(store: DirBackupStore, vmid: int | None) -> list[VolumeInfo]:
+    def _list_backups(store: BackupStore, vmid: int | None) -> list[VolumeInfo]:
         return [backup_volume(info) for info in store.list(vmid)]
 
     def _list_images(self, vmid: int | None) -> list[VolumeInfo]:

@@ -9,12 +9,19 @@ from pathlib import Path
 from respaldo.config.ids import check_storage_id, parse_volid
 from respaldo.config.keyvalue import atomic_write_text, check_one_line
 from respaldo.config.sectionconfig import Section, format_sections, parse_sections
-from respaldo.errors import ConfigError, ConflictError, InputError, NoSuchStorage, NoSuchVolume
+from respaldo.errors import ConfigError, ConflictError, InputError, NoSuchStorage
 from respaldo.locks import file_lock
 from respaldo.node import Node
 from respaldo.storage.backups import DirBackupStore
+from respaldo.storage.backupstore import (
+    ArchiveSource,
+    BackupStore,
+    BackupStoreFactory,
+    FileArchive,
+    StoreArchive,
+)
 from respaldo.storage.base import CONTENT_TYPES
-from respaldo.storage.dirstorage import DirStorage
+from respaldo.storage.dirstorage import BACKUP_PREFIX, DirStorage
 
 DEFAULT_CONTENT = "iso,vztmpl,backup,images"
 
@@ -36,8 +43,12 @@ def parse_content(text: str, what: str = "content") -> tuple[str, ...]:
 
 
 class StorageRegistry:
-    def __init__(self, node: Node) -> None:
+    """The storages of ``storage.cfg``. ``backup_stores`` makes each storage's backup store
+    (default: files in its ``dump/`` folder; tests keep them in memory)."""
+
+    def __init__(self, node: Node, backup_stores: BackupStoreFactory = DirBackupStore) -> None:
         self.node = node
+        self.backup_stores = backup_stores
 
     def _load(self) -> list[Section]:
         path = self.node.storage_cfg
@@ -64,27 +75,36 @@ class StorageRegistry:
                 return self._plugin(section)
         raise NoSuchStorage(storage_id, self.ids())
 
-    def backup_store(self, storage_id: str) -> DirBackupStore:
-        """The backups of a storage; InputError when the storage does not hold backups."""
-        return self.get(storage_id).backups()
+    def backup_store(self, storage_id: str, *, check_content: bool = True) -> BackupStore:
+        """The backups of a storage; InputError when the storage does not hold backups (unless
+        ``check_content`` is false: see :meth:`DirStorage.backups`)."""
+        return self.get(storage_id).backups(check_content=check_content)
 
-    def archive_path(self, archive: str) -> Path:
+    def backup(self, volid: str) -> tuple[BackupStore, str]:
+        """The store and archive name of a backup volume id (``<storage>:backup/<file>``);
+        InputError for any other volume. As in Proxmox, a backup named by its volume id stays
+        readable, changeable and removable after ``backup`` left the storage's content."""
+        parsed = parse_volid(volid, "volume")
+        if not parsed.volname.startswith(BACKUP_PREFIX):
+            raise InputError(
+                "volume", volid, "not a backup volume (expected '<storage>:backup/<file name>')"
+            )
+        storage = self.get(parsed.storage)
+        return storage.backups(check_content=False), storage.backup_filename(parsed.volname)
+
+    def archive_source(self, archive: str) -> ArchiveSource:
         """A backup given as a volume id (``local:backup/<file>``) or as a file path."""
         if archive.startswith("/") or archive.startswith("."):
             path = Path(archive)
             if not path.is_file():
                 raise InputError("archive", archive, "no such file")
-            return path
+            return FileArchive(path)
         volid = parse_volid(archive, "archive")
-        if not volid.volname.startswith("backup/"):
+        if not volid.volname.startswith(BACKUP_PREFIX):
             raise InputError("archive", archive, "expected '<storage>:backup/<file>' or a path")
-        # As in Proxmox, a backup named by its volume id stays readable even after the
-        # storage's content no longer lists 'backup'.
-        storage = self.get(volid.storage)
-        path = storage.backups(check_content=False).path(storage.backup_filename(volid.volname))
-        if not path.is_file():
-            raise NoSuchVolume(archive)
-        return path
+        store, filename = self.backup(archive)
+        store.get(filename)  # NoSuchVolume now, before any work
+        return StoreArchive(store, filename)
 
     def all(self) -> list[DirStorage]:
         return [self._plugin(s) for s in self._load() if s.type == "dir"]
@@ -105,6 +125,7 @@ class StorageRegistry:
             Path(section.properties["path"]),
             content,
             section.properties.get("prune-backups"),
+            self.backup_stores,
         )
 
     def add_dir(

@@ -5,10 +5,9 @@ checked against which digests."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from respaldo.archive.compress import open_reader
-from respaldo.archive.digest import DeviceDigest, read_expected
+from respaldo.archive.digest import DeviceDigest, expected_by_name
 from respaldo.archive.vma import (
     QmdumpMap,
     VmaHeader,
@@ -18,6 +17,7 @@ from respaldo.archive.vma import (
 )
 from respaldo.config.vmconfig import VmConfig
 from respaldo.errors import ArchiveError, InputError
+from respaldo.storage.backupstore import ArchiveSource
 from respaldo.storage.registry import StorageRegistry
 
 FORMATS = ("qcow2", "raw")
@@ -35,7 +35,7 @@ class DiskPlan:
 
 @dataclass
 class RestorePlan:
-    archive: Path
+    archive: ArchiveSource
     header: VmaHeader
     config: VmConfig  # as archived (VMID of the target)
     disks: list[DiskPlan] = field(default_factory=list)
@@ -44,13 +44,13 @@ class RestorePlan:
     digests: dict[str, DeviceDigest] | None = None
 
 
-def read_archive_header(path: Path) -> VmaHeader:
+def read_archive_header(archive: ArchiveSource) -> VmaHeader:
     """Only the header is read, whatever the compression: instant even for a huge archive.
 
     An uncompressed archive too small for the disks its header claims is refused here,
     before anything is allocated.
     """
-    with open_reader(path) as stream:
+    with open_reader(archive.open(), archive.name) as stream:
         header = read_header(stream)
         check_capacity(header, stream.stream_size)
         return header
@@ -71,7 +71,7 @@ def parse_map_storage(text: str | None) -> dict[str, str]:
 
 def make_plan(
     registry: StorageRegistry,
-    archive: Path,
+    archive: ArchiveSource,
     vmid: int,
     storage: str | None,
     map_storage: dict[str, str],
@@ -81,8 +81,9 @@ def make_plan(
     try:
         text = header.config_text()
     except (KeyError, UnicodeDecodeError) as err:
-        raise ArchiveError(f"{archive}: no readable qemu-server.conf in the archive") from err
-    plan = RestorePlan(archive, header, VmConfig.parse(vmid, text, f"{archive}:qemu-server.conf"))
+        raise ArchiveError(f"{archive.name}: no readable qemu-server.conf in the archive") from err
+    config = VmConfig.parse(vmid, text, f"{archive.name}:qemu-server.conf")
+    plan = RestorePlan(archive, header, config)
     maps = {m.devname: m for m in parse_qmdump_map(text)}
     archived_keys = [maps[d.name].disk_key for d in header.devices if d.name in maps]
     _check_keys("map-storage", list(map_storage), archived_keys)
@@ -93,14 +94,17 @@ def make_plan(
             continue
         entry = maps.get(dev.name)
         if entry is None:
-            raise ArchiveError(f"{archive}: device {dev.name} has no #qmdump#map line")
+            raise ArchiveError(f"{archive.name}: device {dev.name} has no #qmdump#map line")
         if only_disks is not None and entry.disk_key not in only_disks:
             plan.skipped.append(entry.disk_key)
             continue
         target = map_storage.get(entry.disk_key) or storage or entry.storage
         plan.disks.append(_disk_plan(registry, entry, dev.dev_id, dev.size, target))
     # A sidecar that cannot be read, or lacks a restored disk, fails the plan.
-    plan.digests = read_expected(archive, [disk.device for disk in plan.disks])
+    entries = archive.read_digest()
+    if entries is not None:
+        names = [disk.device for disk in plan.disks]
+        plan.digests = expected_by_name(entries, names, f"of {archive.name}")
     return plan
 
 

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from respaldo.archive.compress import open_reader
-from respaldo.archive.digest import SparseDigest, check_device, digest_for, sidecar_path
+from respaldo.archive.digest import SparseDigest, check_device, digest_for
 from respaldo.archive.vma import VmaReader
 from respaldo.config.ids import check_vmid
 from respaldo.config.keyvalue import KeyValueFile, atomic_write_text
@@ -125,7 +125,7 @@ class Restore:
         self.vms = VmConfigService(node)
         self.vmid = check_vmid(opts.vmid)
         self.state = RestoreState(self.vmid)
-        archive = self.vms.storages.archive_path(opts.archive)
+        archive = self.vms.storages.archive_source(opts.archive)
         self.plan: RestorePlan = make_plan(
             self.vms.storages, archive, self.vmid, opts.storage, opts.map_storage, opts.disks
         )
@@ -171,7 +171,7 @@ class Restore:
         self.ctx = ctx
         start = time.monotonic()
         self.state.pid = os.getpid()  # the worker's, not the planning process's
-        self._say(f"restore vma archive: {self.plan.archive}")
+        self._say(f"restore vma archive: {self.plan.archive.name}")
         self._reserve()
         try:
             volumes = self._restore_volumes()
@@ -250,7 +250,7 @@ class Restore:
         progress = Progress(total, self._say)
         digests = self._digests()
         copy = ArchiveCopy(targets, progress, Throttle(self.opts.bwlimit * 1024), digests)
-        with open_reader(self.plan.archive) as stream:
+        with open_reader(self.plan.archive.open(), self.plan.archive.name) as stream:
             copy.run(VmaReader(stream))
         sparse = total - copy.written
         share = sparse * 100 / total if total else 0.0
@@ -270,7 +270,7 @@ class Restore:
 
     def _check_digests(self, digests: dict[int, SparseDigest]) -> None:
         """Each restored disk against the digest sidecar; a mismatch fails the restore."""
-        sidecar = sidecar_path(self.plan.archive).name
+        sidecar = f"{self.plan.archive.name}.digest.json"
         if self.plan.digests is None:
             self._say(f"no digest sidecar {sidecar}: the restored data could not be checked")
             return

@@ -8,15 +8,19 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
 
 from respaldo.archive import compress
-from respaldo.archive.background import BackgroundStream
-from respaldo.archive.digest import DeviceDigest, write_sidecar
-from respaldo.archive.vma import DeviceSink, VmaWriter
+from respaldo.archive.digest import DeviceDigest
 from respaldo.config.propstring import parse_propstring
 from respaldo.config.vmconfig import Drive, VmConfig
-from respaldo.errors import ConflictError, LockTimeout, QemuError, RespaldoError, TaskError
+from respaldo.errors import (
+    ConflictError,
+    LockTimeout,
+    QemuError,
+    RespaldoError,
+    StorageError,
+    TaskError,
+)
 from respaldo.formats import human_size
 from respaldo.locks import file_lock
 from respaldo.node import Node
@@ -29,11 +33,12 @@ from respaldo.services.progress import Progress, Throttle
 from respaldo.services.qmpower import VmPower, VmStatus
 from respaldo.services.vzdump import recovery
 from respaldo.services.vzdump.archiveconfig import archive_config
+from respaldo.services.vzdump.archivesink import DeviceFeed, SinkFactory, VmaSinkFactory
 from respaldo.services.vzdump.hooks import HookRunner
 from respaldo.services.vzdump.options import BackupMode, VzdumpOptions
 from respaldo.services.vzdump.tasklog import BackupLog
-from respaldo.storage.backups import DirBackupStore, backup_filename
-from respaldo.storage.writebehind import WriteBehind
+from respaldo.storage.backups import backup_filename
+from respaldo.storage.backupstore import BackupStore, PendingWrite, archive_location
 
 AGENT_PING_TIMEOUT = 3.0
 FREEZE_TIMEOUT = 60.0
@@ -52,7 +57,6 @@ class GuestOutcome:
     volid: str
     filename: str
     size: int
-    log_path: Path
 
 
 @dataclass
@@ -63,14 +67,18 @@ class IncludedDisk:
 
 
 class GuestBackup:
+    """One VM into one backup of ``store``. ``sinks`` makes the archive sink the disks are
+    copied into (default: a VMA archive with the job's compression)."""
+
     def __init__(
         self,
         node: Node,
         vmid: int,
         opts: VzdumpOptions,
-        store: DirBackupStore,
+        store: BackupStore,
         log: BackupLog,
         hooks: HookRunner,
+        sinks: SinkFactory | None = None,
     ) -> None:
         self.node = node
         self.vmid = vmid
@@ -78,6 +86,7 @@ class GuestBackup:
         self.store = store
         self.log = log
         self.hooks = hooks
+        self.sinks = sinks or VmaSinkFactory(opts.compress, compress.zstd_threads(opts.zstd))
         self.vms = VmPower(node)
         self.paths = process.runtime_paths(node, vmid)
         self.state = recovery.BackupState(vmid)
@@ -142,23 +151,24 @@ class GuestBackup:
 
         filename = backup_filename(self.vmid, started, self.opts.compress.extension)
         pending = self.store.begin(filename)
-        self._record(dat=str(pending.path))
-        self.log.info(f"creating vzdump archive '{self.store.path(filename)}'")
+        partial = pending.partial_path
+        self._record(dat=None if partial is None else str(partial))
+        self.log.info(f"creating vzdump archive '{archive_location(self.store, filename)}'")
         try:
             self._prepare_view(status.status, disks)
-            digests = self._copy(config, disks, pending.file)
+            digests = self._copy(config, disks, pending)
             volid = pending.commit()
         except BaseException:
             pending.abort()
             raise
         self._record(dat=None)
         try:
-            write_sidecar(self.store.digest_path(filename), digests)
-        except OSError as err:
+            self.store.write_digest(filename, digests)
+        except StorageError as err:
             self.log.warn(f"archive written, but not its digest file: {err}")
-        size = self.store.path(filename).stat().st_size
+        size = self.store.get(filename).size
         self.log.info(f"archive file size: {human_size(size)}")
-        return GuestOutcome(volid, filename, size, self.store.log_path(filename))
+        return GuestOutcome(volid, filename, size)
 
     def _lock_config(self) -> VmConfig:
         with self.vms.store.editing(self.vmid) as config:  # refused when locked already
@@ -270,46 +280,29 @@ class GuestBackup:
     # -- the copy ----------------------------------------------------------------------------
 
     def _copy(
-        self, config: VmConfig, disks: list[IncludedDisk], out: BinaryIO
+        self, config: VmConfig, disks: list[IncludedDisk], pending: PendingWrite
     ) -> list[DeviceDigest]:
-        """Stream every disk into the archive; returns the data digest of each."""
+        """Stream every disk into the archive sink; returns the data digest of each."""
         conf_text = archive_config(config, [(d.drive, d.format) for d in disks])
         configs = {"qemu-server.conf": conf_text.encode()}
         devices = [(f"drive-{d.drive.key}", d.size) for d in disks]
-        threads = compress.zstd_threads(self.opts.zstd)
-        compressor = compress.open_writer(out, self.opts.compress, threads)
-        writer: BackgroundStream | None = None
-        behind: WriteBehind | None = None
-        vma: VmaWriter | None = None
+        sink = self.sinks(pending, configs, devices)
         try:
-            # Compression runs in its own thread, beside the extent assembly of this one.
-            writer = BackgroundStream(compressor)
-            behind = WriteBehind(out.fileno(), what="the archive")
-            vma = VmaWriter(writer, configs, devices, digests=True)
             throttle = Throttle(self.opts.bwlimit * 1024)
             total = sum(d.size for d in disks)
             progress = Progress(total, self.log.info, quiet=True)  # the totals at the end
             for dev_id, disk in enumerate(disks, start=1):
-                self._copy_disk(vma, dev_id, disk, progress, throttle, behind)
-            vma.close()
-            writer.close()
-            behind.finish()
+                self._copy_disk(sink.device(dev_id, disk.size), disk, progress, throttle)
+            result = sink.close()
         except BaseException:
-            _abort_copy(compressor, writer, vma, behind)
+            sink.abort()
             raise
-        progress.finish(vma.bytes_zero, compressor.bytes_out)
-        return vma.device_digests()
+        progress.finish(result.bytes_zero, result.bytes_out)
+        return result.digests
 
     def _copy_disk(
-        self,
-        vma: VmaWriter,
-        dev_id: int,
-        disk: IncludedDisk,
-        progress: Progress,
-        throttle: Throttle,
-        behind: WriteBehind,
+        self, feed: DeviceFeed, disk: IncludedDisk, progress: Progress, throttle: Throttle
     ) -> None:
-        sink = DeviceSink(vma, dev_id, disk.size)
         disk_progress = Progress(disk.size, self.log.info, label=disk.drive.key)
         nbd_socket = Path(self.state.nbd_socket or "")
         with NbdReader(nbd_socket, f"drive-{disk.drive.key}") as reader:
@@ -320,15 +313,14 @@ class GuestBackup:
                 )
             for piece in reader.pieces():
                 if piece.data is None:
-                    sink.zero(piece.offset, piece.length)
+                    feed.zero(piece.offset, piece.length)
                 else:
                     throttle.take(piece.length)
-                    sink.data(piece.offset, piece.data, handover=True)
-                    behind.advance(piece.length)
+                    feed.data(piece.offset, piece.data, handover=True)
                 read = 0 if piece.data is None else piece.length
                 progress.advance(piece.length, read)
                 disk_progress.advance(piece.length, read)
-        sink.finish()
+        feed.finish()
 
 
 class _Freezer:
@@ -391,25 +383,6 @@ class _Freezer:
                 f"(freeze command {self.freeze_ms:.0f} ms, thaw command "
                 f"{(done - started) * 1000:.0f} ms)"
             )
-
-
-def _abort_copy(
-    compressor: compress.CompressedWriter,
-    writer: BackgroundStream | None,
-    vma: VmaWriter | None,
-    behind: WriteBehind | None,
-) -> None:
-    """Stop every thread and child of a failed copy (the archive is discarded)."""
-    try:
-        if vma is not None:
-            vma.abort()
-        if writer is not None:
-            writer.abort()  # aborts the compressor too
-        else:
-            compressor.abort()
-    finally:
-        if behind is not None:
-            behind.stop()  # before the file is closed: its thread syncs the archive's fd
 
 
 def _agent_enabled(config: VmConfig) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import socket
 import time
@@ -11,7 +13,7 @@ from datetime import datetime
 
 from respaldo.config.keyvalue import read_keyvalue
 from respaldo.config.prune import PruneOptions, format_prune_backups, parse_prune_backups
-from respaldo.errors import InputError, NoSuchVM, RespaldoError
+from respaldo.errors import InputError, NoSuchVM, NoSuchVolume, RespaldoError
 from respaldo.formats import clock_duration
 from respaldo.node import Node
 from respaldo.runner import binary, run
@@ -25,6 +27,7 @@ from respaldo.services.vzdump.options import VzdumpOptions, node_defaults, parse
 from respaldo.services.vzdump.report import job_notification, send_job_mail
 from respaldo.services.vzdump.tasklog import BackupLog
 from respaldo.storage.backups import DirBackupStore, backup_filename
+from respaldo.storage.backupstore import BackupStore, archive_location
 from respaldo.storage.dirstorage import DirStorage
 from respaldo.storage.registry import StorageRegistry
 from respaldo.tasks.context import MemoryContext, TaskContext
@@ -34,7 +37,8 @@ DEFAULT_STORAGE = "local"
 
 @dataclass
 class Target:
-    store: DirBackupStore
+    store: BackupStore
+    #: None for a ``dumpdir``.
     storage: DirStorage | None
 
 
@@ -49,6 +53,7 @@ def resolve_vmids(node: Node, opts: VzdumpOptions) -> list[int]:
 
 
 def resolve_target(node: Node, opts: VzdumpOptions) -> Target:
+    """The job's backup store: ``dumpdir`` (a folder of files, no storage) or ``storage``."""
     if opts.dumpdir is not None:
         if not opts.dumpdir.is_absolute() or not opts.dumpdir.is_dir():
             raise InputError("dumpdir", str(opts.dumpdir), "must be an existing directory")
@@ -78,10 +83,11 @@ class VzdumpJob:
         self.vmids = resolve_vmids(node, opts)
         env = {
             "VMTYPE": "qemu",
-            "DUMPDIR": str(self.target.store.dump_dir),
             "STOREID": self.target.storage.id if self.target.storage else "",
             "HOSTNAME": socket.gethostname(),
         }
+        if self.target.store.dump_dir is not None:  # a store of files
+            env["DUMPDIR"] = str(self.target.store.dump_dir)
         self.hooks = HookRunner(opts.script, env)
 
     def _say(self, message: str) -> None:
@@ -137,7 +143,7 @@ class VzdumpJob:
         clock = time.monotonic()
         log = BackupLog(self.ctx)
         filename = backup_filename(vmid, started, self.opts.compress.extension)
-        log.attach(self.target.store.log_path(filename))
+        log.attach(functools.partial(self.target.store.append_log, filename))
         log.info(f"Starting Backup of VM {vmid} (qemu)")
         log.info(f"Backup started at {started:%Y-%m-%d %H:%M:%S}")
         name = str(vmid)
@@ -180,13 +186,10 @@ class VzdumpJob:
                 "backup-end",
                 self.opts.mode.value,
                 vmid,
-                {"TARGET": str(store.path(outcome.filename))},
+                {"TARGET": archive_location(store, outcome.filename)},
             )
         except RespaldoError:
-            # A failed backup leaves no archive behind, whichever step failed (its log stays).
-            store.path(outcome.filename).unlink(missing_ok=True)
-            store.digest_path(outcome.filename).unlink(missing_ok=True)
-            log.info(f"removed the archive {outcome.filename}: the backup-end hook failed")
+            self._discard(outcome.filename, log)
             raise
         if self.opts.notes_template:
             log.info("adding notes to backup")
@@ -198,6 +201,16 @@ class VzdumpJob:
             log.info("marking backup as protected")
             store.set_protected(outcome.filename, True)
         self._prune(vmid, log)
+
+    def _discard(self, filename: str, log: BackupLog) -> None:
+        """A failed backup leaves no archive behind, whichever step failed (its log stays)."""
+        try:
+            with contextlib.suppress(NoSuchVolume):
+                self.target.store.remove(filename, keep_log=True)
+        except RespaldoError as err:
+            log.warn(f"could not remove the archive {filename}: {err}")
+            return
+        log.info(f"removed the archive {filename}: the backup-end hook failed")
 
     def _retention(self) -> PruneOptions | None:
         """Proxmox's order: the job's, then the storage's, then vzdump.conf's."""
@@ -224,8 +237,9 @@ class VzdumpJob:
 
     def _log_end_hook(self, vmid: int, filename: str, log: BackupLog) -> None:
         logfile = self.target.store.log_path(filename)
+        env = {} if logfile is None else {"LOGFILE": str(logfile)}
         try:
-            self.hooks("log-end", self.opts.mode.value, vmid, {"LOGFILE": str(logfile)})
+            self.hooks("log-end", self.opts.mode.value, vmid, env)
         except RespaldoError as err:
             self._say(f"hook log-end failed: {err}")
 
