@@ -266,14 +266,17 @@ class Login:
     csrf: str
 
 
-def wait_task(prox: ProxmoxAPI, upid: str, timeout: float = 120) -> list[str]:
-    """Follow a task with proxmoxer to its end; it must end OK. Its log lines."""
+def wait_task(
+    prox: ProxmoxAPI, upid: str, timeout: float = 120, exitstatus: str = "OK"
+) -> list[str]:
+    """Follow a task with proxmoxer to its end; it must end with ``exitstatus`` (``OK``, or
+    ``WARNINGS: <n>``). Its log lines."""
     status = Tasks.blocking_status(prox, upid, timeout=timeout, polling_interval=0.2)
     assert status is not None, f"task {upid} still runs after {timeout} s"
     node = Tasks.decode_upid(upid)["node"]
     lines = [row["t"] for row in prox.nodes(node).tasks(upid).log.get(limit=0)]
-    assert status["exitstatus"] == "OK", "\n".join(lines)
-    assert lines[-1] == "TASK OK"
+    assert status["exitstatus"] == exitstatus, "\n".join(lines)
+    assert lines[-1] == f"TASK {exitstatus}"
     return lines
 
 
