@@ -27,6 +27,7 @@ import re
 import stat
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -46,6 +47,11 @@ _STANDARD_STEMS = {
     for subtype in ("qemu", "lxc", "openvz")
 }
 STANDARD_NAME = _STANDARD_STEMS["qemu"]
+#: A standard name of any guest type, with its archive extension (groups as BACKUP_NAME's
+#: around the VMID and stamp groups of the stem).
+_STANDARD_FULL = re.compile(
+    rf"vzdump-(qemu|lxc|openvz){_STAMP}\.(tgz|(tar|vma)(\.(gz|lzo|zst|bz2))?)", re.ASCII
+)
 #: A ``.dat`` that a backup writer of ours (or Proxmox's vzdump) leaves behind.
 _DAT_NAME = re.compile(r"^vzdump-(qemu|lxc|openvz)-.+\.dat$", re.ASCII)
 #: How Proxmox's listing finds the VMID in a name that is not standard.
@@ -62,7 +68,7 @@ _FILE_MODE = 0o600
 # -- names ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BackupName:
     """What a backup file name says about the archive (Proxmox's ``archive_info``)."""
 
@@ -103,26 +109,26 @@ def parse_backup_name(filename: str) -> BackupName | None:
 
     A name whose stamp is not a real date (``2024_13_45``) is recognised but not standard.
     """
-    match = BACKUP_NAME.fullmatch(filename)
+    # Most names are standard: one match gives all (a listing parses thousands of names).
+    match = _STANDARD_FULL.fullmatch(filename) or BACKUP_NAME.fullmatch(filename)
     if not match:
         return None
-    subtype, fmt, archive_format, _, compression = match.groups()
+    groups = match.groups()
+    subtype, fmt, archive_format, _, compression = groups[:1] + groups[-4:]
     if fmt == "tgz":
         archive_format, compression = "tar", "gz"
     stem = filename[: -len(fmt) - 1]
     vmid: int | None = None
     ctime: int | None = None
     standard = False
-    std = _STANDARD_STEMS[subtype].fullmatch(stem)
-    if std:
-        year, month, day, hour, minute, second = (int(part) for part in std.groups()[1:])
+    if match.re is _STANDARD_FULL:
+        owner, year, month, day, hour, minute, second = map(int, groups[1:8])
         try:
-            stamp = datetime(year, month, day, hour, minute, second)
-            ctime = int(stamp.timestamp())
+            ctime = int(datetime(year, month, day, hour, minute, second).timestamp())
         except (ValueError, OverflowError, OSError):
             ctime = None
         else:
-            vmid = int(std.group(1))
+            vmid = owner
             standard = True
     return BackupName(
         filename=filename,
@@ -146,7 +152,7 @@ def dat_name(filename: str) -> str:
 # -- listing ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BackupInfo:
     volid: str
     filename: str
@@ -254,6 +260,29 @@ class PendingBackup:
         tb: TracebackType | None,
     ) -> None:
         self.abort()
+
+
+class _Folder:
+    """Which files a dump folder holds: from one scan of it (``scanned``: a listing of 10,000
+    backups then makes one ``stat`` per archive, not four), or asked file by file."""
+
+    def __init__(self, path: Path, scanned: dict[str, os.DirEntry[str]] | None = None) -> None:
+        self.path = path
+        self.scanned = scanned
+
+    def entries(self) -> list[os.DirEntry[str]]:
+        return list((self.scanned or {}).values())
+
+    def has(self, name: str) -> bool:
+        if self.scanned is None:
+            return (self.path / name).exists()
+        return name in self.scanned
+
+    def is_file(self, name: str) -> bool:
+        if self.scanned is None:
+            return (self.path / name).is_file()
+        entry = self.scanned.get(name)
+        return entry is not None and entry.is_file()
 
 
 class DirBackupStore:
@@ -370,9 +399,20 @@ class DirBackupStore:
         except OSError as err:
             raise StorageError(f"cannot read backup folder {self.dump_dir}: {err}") from err
 
-    def _info(self, name: BackupName, st: os.stat_result, vmid: int | None) -> BackupInfo:
-        path = self.dump_dir / name.filename
-        log = self.dump_dir / name.logname
+    def _scan(self) -> _Folder:
+        """The dump folder's entries, read in one pass (a listing asks no file one by one)."""
+        try:
+            with os.scandir(self.dump_dir) as found:
+                return _Folder(self.dump_dir, {entry.name: entry for entry in found})
+        except FileNotFoundError:
+            return _Folder(self.dump_dir, {})
+        except OSError as err:
+            raise StorageError(f"cannot read backup folder {self.dump_dir}: {err}") from err
+
+    def _info(
+        self, name: BackupName, st: os.stat_result, vmid: int | None, folder: _Folder
+    ) -> BackupInfo:
+        notes = name.filename + NOTES_EXT
         return BackupInfo(
             volid=self.volid(name.filename),
             filename=name.filename,
@@ -381,9 +421,9 @@ class DirBackupStore:
             ctime=name.ctime if name.ctime is not None else int(st.st_mtime),
             vmid=vmid,
             subtype=name.subtype,
-            notes=self._first_line(path.with_name(name.filename + NOTES_EXT)),
-            protected=path.with_name(name.filename + PROTECTED_EXT).exists(),
-            log_path=log if log.is_file() else None,
+            notes=self._first_line(self.dump_dir / notes) if folder.has(notes) else None,
+            protected=folder.has(name.filename + PROTECTED_EXT),
+            log_path=self.dump_dir / name.logname if folder.is_file(name.logname) else None,
             standard=name.standard,
         )
 
@@ -403,7 +443,7 @@ class DirBackupStore:
         return data.partition(b"\n")[0].decode("utf-8", errors="replace")
 
     @staticmethod
-    def _stat_file(path: Path) -> os.stat_result | None:
+    def _stat_file(path: Path | os.DirEntry[str]) -> os.stat_result | None:
         try:
             st = path.stat()
         except OSError:
@@ -413,7 +453,8 @@ class DirBackupStore:
     def list(self, vmid: int | None = None) -> list[BackupInfo]:
         """The backups, newest first; with ``vmid`` only that guest's (as Proxmox filters)."""
         result: list[BackupInfo] = []
-        for entry in self._entries():
+        folder = self._scan()
+        for entry in folder.entries():
             name = parse_backup_name(entry.name)
             if name is None:
                 continue
@@ -431,8 +472,8 @@ class DirBackupStore:
             st = self._stat_file(entry)
             if st is None:
                 continue
-            result.append(self._info(name, st, owner))
-        result.sort(key=lambda info: (info.ctime, info.filename), reverse=True)
+            result.append(self._info(name, st, owner, folder))
+        result.sort(key=attrgetter("ctime", "filename"), reverse=True)
         return result
 
     def get(self, filename: str) -> BackupInfo:
@@ -440,7 +481,8 @@ class DirBackupStore:
         st = self._stat_file(self.dump_dir / filename)
         if st is None:
             raise NoSuchVolume(self.volid(filename))
-        return self._info(name, st, name.vmid if name.standard else self._loose_vmid(name))
+        owner = name.vmid if name.standard else self._loose_vmid(name)
+        return self._info(name, st, owner, _Folder(self.dump_dir))
 
     def read_notes(self, filename: str) -> str | None:
         """The whole notes text (the listing shows only its first line)."""
