@@ -11,6 +11,7 @@ log read to ``TASK OK``.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,7 +160,15 @@ class Flow:
     def check_task_list(self, tokenid: str | None) -> None:
         """All OK, all of admin@pve (and of its token)."""
         tasks = self.vm.tasks.get(limit=100)
-        assert len(tasks) >= 11 and all(t["status"] == "OK" for t in tasks), tasks
+        assert Counter(t["type"] for t in tasks) == {
+            "qmcreate": 1,
+            "qmstart": 1,
+            "vzdump": len(BACKUPS),
+            "qmstop": 1,
+            "qmrestore": 2,
+            "imgdel": 1,
+        }
+        assert all(t["status"] == "OK" for t in tasks), tasks
         assert {t["user"] for t in tasks} == {"admin@pve"}
         assert {t.get("tokenid") for t in tasks} == {tokenid}
 
