@@ -214,3 +214,13 @@ def test_a_missing_vm_everywhere_says_does_not_exist(api: tuple[Server, Login]) 
         data = {"name": "x"} if http == "PUT" else None
         reply = server.request(http, base + path, login, data=data)
         assert reply.status_code == 500 and "does not exist" in reply.reason, (path, reply.text)
+
+
+@pytest.mark.parametrize("path", ["/nodes/{node}/qemu/1%0A2/config", "/nodes/a%0Ab/qemu", "/%0A"])
+def test_odd_paths_get_proxmoxs_json_answers(api: tuple[Server, Login], path: str) -> None:
+    """A line break in a path is no reason for a bare 404 text page."""
+    server, login = api
+    reply = server.request("GET", path.format(node=server.node), login)
+    assert reply.status_code in (400, 501), reply.text
+    assert reply.json()["data"] is None and reply.json()["message"]
+    assert reply.headers["X-Content-Type-Options"] == "nosniff"

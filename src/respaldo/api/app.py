@@ -133,7 +133,8 @@ class ApiServer:
     def application(self) -> web.Application:
         app = web.Application(client_max_size=self.settings.max_body, middlewares=[self._headers])
         app.router.add_get("/api2/openapi.json", self._openapi)
-        app.router.add_route("*", API_PREFIX + "{tail:(/.*)?}", self._dispatch)
+        # every path under the prefix, line breaks (%0A) included: none falls to the plain 404
+        app.router.add_route("*", API_PREFIX + "{tail:(/(?s:.*))?}", self._dispatch)
         app.on_cleanup.append(self._shutdown)
         return app
 
