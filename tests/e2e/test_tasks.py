@@ -8,6 +8,7 @@ about eight seconds: long enough to act while it copies.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -180,3 +181,42 @@ def test_a_task_whose_processes_all_died_ends_failed_and_the_next_backup_cleans_
     assert "WARN: cleaning up after an interrupted backup of VM 303" in lines
     assert "INFO: Backup job finished successfully" in lines
     assert_put_back(shared, prox, 303)
+
+
+PROGRESS = re.compile(r"^\s*\d+% \(")
+
+
+def start_slow_restore(prox: ProxmoxAPI, node: str, vmid: int, archive: str, **more: Any) -> str:
+    """A restore at BWLIMIT_KIB; returns once it has written a first part."""
+    upid = str(prox.nodes(node).qemu.post(vmid=vmid, archive=archive, bwlimit=BWLIMIT_KIB, **more))
+    wait_until(
+        "the restore copies", lambda: any(PROGRESS.match(line) for line in log_of(prox, upid))
+    )
+    return upid
+
+
+def test_a_restore_stopped_through_the_api_leaves_nothing_behind(shared: Server) -> None:
+    prox = shared.proxmox()
+    node = prox.nodes(shared.node)
+    make_vm(shared, prox, 304)
+    wait_task(prox, node.vzdump.post(vmid=304, compress="zstd", storage="local"))
+    [archive] = node.storage("local").content.get(content="backup", vmid=304)
+    wait_task(prox, node.qemu(304).status.stop.post())
+    images = shared.home / "storage" / "local" / "images"
+    old = node.qemu(304).config.get()
+    old_disks = sorted((images / "304").iterdir())
+    # into a new VM: no VM, no volume is left
+    upid = start_slow_restore(prox, shared.node, 305, archive["volid"])
+    assert (images / "305").is_dir() and list((images / "305").iterdir())
+    node.tasks(upid).delete()
+    assert "interrupt" in wait_stopped(prox, upid)["exitstatus"]
+    assert 305 not in {vm["vmid"] for vm in node.qemu.get()}
+    assert node.storage("local").content.get(content="images", vmid=305) == []
+    assert not list(images.glob("305/*"))
+    # over the existing VM: it stays as it was
+    upid = start_slow_restore(prox, shared.node, 304, archive["volid"], force=1)
+    node.tasks(upid).delete()
+    assert "interrupt" in wait_stopped(prox, upid)["exitstatus"]
+    assert node.qemu(304).config.get() == old
+    assert sorted((images / "304").iterdir()) == old_disks
+    assert not list((shared.home / "run" / "qmrestore").iterdir())
