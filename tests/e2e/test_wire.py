@@ -224,3 +224,19 @@ def test_odd_paths_get_proxmoxs_json_answers(api: tuple[Server, Login], path: st
     assert reply.status_code in (400, 501), reply.text
     assert reply.json()["data"] is None and reply.json()["message"]
     assert reply.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_bad_or_unknown_upid_is_a_parameter_error(api: tuple[Server, Login]) -> None:
+    server, login = api
+    bad = server.request("GET", f"/nodes/{server.node}/tasks/garbage/status", login)
+    assert bad.status_code == 400 and set(bad.json()["errors"]) == {"upid"}, bad.text
+    unknown = f"UPID:{server.node}:00001234:00005678:66A1B2C3:vzdump:100:admin@pve:"
+    for http, path in [("GET", "/status"), ("DELETE", "")]:
+        reply = server.request(http, f"/nodes/{server.node}/tasks/{unknown}{path}", login)
+        assert reply.status_code == 400 and set(reply.json()["errors"]) == {"upid"}, reply.text
+    # the log of a task without one reads as Proxmox's (pve-common dump_logfile)
+    log = server.request("GET", f"/nodes/{server.node}/tasks/{unknown}/log", login).json()
+    assert log == {
+        "data": [{"n": 1, "t": "unable to open file - No such file or directory"}],
+        "total": 1,
+    }
