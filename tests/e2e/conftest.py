@@ -34,6 +34,7 @@ from proxmoxer.tools import Tasks  # type: ignore[import-untyped]
 from respaldo.qemu import process
 from respaldo.tasks.proc import is_running
 from respaldo.tasks.upid import decode
+from tests.qemus import kill_qemus
 
 ROOT = Path(__file__).resolve().parents[2]
 RESPALDO = ROOT / ".venv" / "bin" / "respaldo"
@@ -85,19 +86,6 @@ def kill_tasks(home: Path) -> None:
             upid = decode(line.split()[0])
             if is_running(upid.pid, upid.pstart):
                 _signal_group(upid.pid, signal.SIGKILL)
-
-
-def kill_qemus(home: Path) -> None:
-    """Kill every QEMU named by a pid file under ``run/qemu`` (if it is ours)."""
-    run_dir = home / "run" / "qemu"
-    for pidfile in run_dir.glob("*.pid") if run_dir.is_dir() else []:
-        try:
-            pid = int(pidfile.read_text())
-        except (OSError, ValueError):
-            continue
-        if os.fsencode(run_dir) in process.command_line(pid):
-            with contextlib.suppress(Exception):
-                process.kill(pid)
 
 
 def kill_the_rest(home: Path) -> None:
