@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from respaldo.guestimage.build import GuestImage, build_guest, default_cache_dir
-from respaldo.qemu import process
+from tests.qemus import kill_qemus
 
 pytestmark = pytest.mark.qemu
 
@@ -80,21 +80,6 @@ class Cli:
         return proc.stderr
 
 
-def _kill_leftover_qemus(home: Path) -> None:
-    run_dir = home / "run" / "qemu"
-    for pidfile in run_dir.glob("*.pid") if run_dir.is_dir() else []:
-        try:
-            pid = int(pidfile.read_text())
-        except (OSError, ValueError):
-            continue
-        if (
-            f"{run_dir}".encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
-            if Path(f"/proc/{pid}").exists()
-            else False
-        ):
-            process.kill(pid)
-
-
 @pytest.fixture
 def cli(tmp_path: Path) -> Iterator[Cli]:
     if shutil.which("qemu-system-x86_64") is None:
@@ -104,7 +89,7 @@ def cli(tmp_path: Path) -> Iterator[Cli]:
     try:
         yield Cli(home, env)
     finally:
-        _kill_leftover_qemus(home)
+        kill_qemus(home)
 
 
 @pytest.fixture(scope="session")

@@ -135,7 +135,8 @@ def test_restore_over_the_same_vm(cli: Cli) -> None:
     before = _tree(cli.home)
     assert "VM 100 already exists" in cli.fails("qmrestore", str(archive), "100")
     cli.run("qm", "start", "100")
-    assert "VM 100 is running" in cli.fails("qmrestore", str(archive), "100", "--force", "1")
+    refused = cli.fails("qmrestore", str(archive), "100", "--force", "1")
+    assert "unable to restore VM 100 - vm is running" in refused
     cli.run("qm", "stop", "100")
     assert _tree(cli.home) == before
     # the VM changed after the backup: new data on the disk, a disk added

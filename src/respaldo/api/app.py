@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -132,7 +133,8 @@ class ApiServer:
     def application(self) -> web.Application:
         app = web.Application(client_max_size=self.settings.max_body, middlewares=[self._headers])
         app.router.add_get("/api2/openapi.json", self._openapi)
-        app.router.add_route("*", API_PREFIX + "{tail:(/.*)?}", self._dispatch)
+        # every path under the prefix, line breaks (%0A) included: none falls to the plain 404
+        app.router.add_route("*", API_PREFIX + "{tail:(/(?s:.*))?}", self._dispatch)
         app.on_cleanup.append(self._shutdown)
         return app
 
@@ -242,7 +244,8 @@ def check_permission(call: Call, perm: Perm) -> None:
 
 
 async def serve(server: ApiServer, ssl_context: object, ready: Callable[[str], None]) -> None:
-    """Run until cancelled; ``ready(url)`` once listening."""
+    """Run until cancelled; ``ready(url)`` once listening. InputError (naming the port) when
+    the server cannot listen."""
     runner = web.AppRunner(server.application(), access_log=None)
     await runner.setup()
     site = web.TCPSite(
@@ -251,7 +254,14 @@ async def serve(server: ApiServer, ssl_context: object, ready: Callable[[str], N
         server.settings.port,
         ssl_context=ssl_context,  # type: ignore[arg-type]
     )
-    await site.start()
+    try:
+        await site.start()
+    except OSError as err:  # the port is taken, or the address is not this host's
+        await runner.cleanup()
+        where = f"{server.settings.host or 'all addresses'} port {server.settings.port}"
+        why = os.strerror(err.errno) if err.errno else str(err)
+        reason = f"cannot listen on {where}: {why}"
+        raise InputError("port", server.settings.port, reason) from err
     host = server.settings.host
     shown = "localhost" if host in ("::", "0.0.0.0", "") else host
     shown = f"[{shown}]" if ":" in shown else shown

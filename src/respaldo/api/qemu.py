@@ -33,7 +33,7 @@ from respaldo.config.vmschema import VM_CONFIG
 from respaldo.errors import ConflictError, InputError, PermissionDenied
 from respaldo.services.qmconfig import VmConfigService
 from respaldo.services.qmpower import VmPower
-from respaldo.services.restore.qmrestore import RESTORE_PARAMS
+from respaldo.services.restore.qmrestore import RESTORE_PARAMS, check_target
 from respaldo.services.vmstore import VmStore
 
 _VM_PATH = "/vms/{vmid}"
@@ -253,6 +253,9 @@ def _restore(call: Call, vmid: int) -> object:
         call.access.check(call.principal, f"/vms/{vmid}", ("VM.PowerMgmt",))
     if exists and not call.flag("force"):
         raise ConflictError(f"unable to restore VM {vmid} - VM {vmid} already exists")
+    if exists:
+        # refused now, not in the task: running, locked or protected (as qemu-server does)
+        check_target(VmConfigService(call.node), vmid, force=True)
     storage = call.opt_text("storage")
     if storage:
         call.access.check(call.principal, f"/storage/{storage}", ("Datastore.AllocateSpace",))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from respaldo.config.ids import parse_volid
-from respaldo.config.propstring import format_size, parse_size
+from respaldo.config.propstring import format_size
 from respaldo.config.vmconfig import Drive
 from respaldo.errors import InputError, NoSuchVolume
 from respaldo.qemu import img
@@ -16,6 +18,7 @@ from respaldo.storage.registry import StorageRegistry
 
 _NEW_DISK = re.compile(r"^([a-z][a-z0-9._-]*[a-z0-9]):(\d+(?:\.\d+)?)$")
 GIB = 1 << 30
+KIB = 1 << 10
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,9 @@ def new_disk_request(drive: Drive) -> NewDisk | None:
     if not match:
         return None
     storage, gib = match.groups()
-    size = parse_size(gib + "G", f"{drive.key} size")
+    # qemu-server converts the GiB to KiB rounding up (pve-common PVE::Tools::convert_size), so
+    # a fraction such as 0.01 is a valid size.
+    size = math.ceil(Fraction(gib) * (GIB // KIB)) * KIB
     if size <= 0:
         raise InputError(drive.key, drive.volume, "a new disk needs a size above 0 GiB")
     fmt = drive.props.get("format", "qcow2")

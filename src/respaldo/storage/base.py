@@ -23,7 +23,7 @@ class StorageStatus:
     content: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VolumeInfo:
     """One row of a storage's content listing, with the field names of Proxmox's API.
 

@@ -112,6 +112,28 @@ class RestoreState:
 UNDO_LOCK_TIMEOUT = 60.0
 
 
+def check_target(vms: VmConfigService, vmid: int, force: bool) -> VmConfig | None:
+    """Whether a restore may write VM ``vmid``: its config if it exists (then only with
+    ``force``, and not while it is protected, locked or running), None if it does not.
+
+    Raises VMExists, VMLocked or VMStateError (running: Proxmox's ``unable to restore VM
+    <vmid> - vm is running``, qemu-server ``PVE/API2/Qemu.pm`` create_vm, which refuses it
+    before any task starts).
+    """
+    if not vms.store.exists(vmid):
+        return None
+    if not force:
+        raise VMExists(vmid)
+    config = vms.store.load(vmid)
+    if config.get("protection") == "1":
+        raise VMStateError(f"VM {vmid} is protected - unable to restore over it")
+    if config.lock:
+        raise VMLocked(vmid, config.lock)
+    if vms.power.status(vmid).pid is not None:
+        raise VMStateError(f"unable to restore VM {vmid} - vm is running")
+    return config
+
+
 def _state_path(node: Node, vmid: int) -> Path:
     return node.run_dir / "qmrestore" / f"{vmid}.json"
 
@@ -151,18 +173,7 @@ class Restore:
         atomic_write_text(path, json.dumps(asdict(self.state)))
 
     def _check_target(self) -> VmConfig | None:
-        if not self.vms.store.exists(self.vmid):
-            return None
-        if not self.opts.force:
-            raise VMExists(self.vmid)
-        config = self.vms.store.load(self.vmid)
-        if config.get("protection") == "1":
-            raise VMStateError(f"VM {self.vmid} is protected - unable to restore over it")
-        if config.lock:
-            raise VMLocked(self.vmid, config.lock)
-        if self.vms.power.status(self.vmid).pid is not None:
-            raise VMStateError(f"VM {self.vmid} is running - unable to restore over it")
-        return config
+        return check_target(self.vms, self.vmid, self.opts.force)
 
     # -- the run ------------------------------------------------------------------------------
 
