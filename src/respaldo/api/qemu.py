@@ -30,7 +30,7 @@ from respaldo.config.schema import Schema, boolean, integer, string
 from respaldo.config.stdparams import NODE, SKIPLOCK, VMID
 from respaldo.config.vmconfig import is_drive_key
 from respaldo.config.vmschema import VM_CONFIG
-from respaldo.errors import ConflictError, InputError, PermissionDenied
+from respaldo.errors import ConflictError, InputError, PermissionDenied, VMStateError
 from respaldo.services.qmconfig import VmConfigService
 from respaldo.services.qmpower import VmPower
 from respaldo.services.restore.qmrestore import RESTORE_PARAMS
@@ -253,6 +253,9 @@ def _restore(call: Call, vmid: int) -> object:
         call.access.check(call.principal, f"/vms/{vmid}", ("VM.PowerMgmt",))
     if exists and not call.flag("force"):
         raise ConflictError(f"unable to restore VM {vmid} - VM {vmid} already exists")
+    if exists and VmPower(call.node).pid(vmid) is not None:
+        # Proxmox refuses before any task starts, in these words (qemu-server create_vm)
+        raise VMStateError(f"unable to restore VM {vmid} - vm is running")
     storage = call.opt_text("storage")
     if storage:
         call.access.check(call.principal, f"/storage/{storage}", ("Datastore.AllocateSpace",))
