@@ -2,7 +2,7 @@
 
 import {api, session} from './api.js';
 import {errorBox} from './dialogs.js';
-import {h} from './util.js';
+import {fieldText, h} from './util.js';
 
 const FALLBACK_REALMS = [
   {realm: 'pam', comment: 'Linux PAM standard authentication'},
@@ -47,7 +47,7 @@ export class LoginView {
     this.error.clear();
     this.button.loading = true;
     try {
-      await session.login(this.user.value.trim(), this.password.value, this.realm.value);
+      await session.login(fieldText(this.user), this.password.value ?? '', this.realm.value);
     } catch (err) {
       this.error.show(err);
       this.password.value = '';

@@ -146,7 +146,8 @@ export class TaskViewer {
       const {data, total} = await api.get(`${base}/log`, {start: this.lines, limit: LOG_PAGE}, {
         withTotal: true,
       });
-      if (!total || !data?.length) return;
+      // an empty log reads as one line "no content": wait for the real first line
+      if (!total || !data?.length || (total === 1 && data[0].t === 'no content')) return;
       const fresh = data.filter((line) => line.n > this.lines);
       if (!fresh.length) return;
       const atEnd = this.log.scrollTop + this.log.clientHeight >= this.log.scrollHeight - 4;

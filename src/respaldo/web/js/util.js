@@ -126,3 +126,8 @@ export async function defined(root) {
   const tags = new Set([...root.querySelectorAll(':not(:defined)')].map((e) => e.localName));
   await Promise.all([...tags].map((tag) => customElements.whenDefined(tag)));
 }
+
+/** A form control's value as trimmed text ('' when empty: a number input's value is null). */
+export function fieldText(el) {
+  return String(el.value ?? '').trim();
+}

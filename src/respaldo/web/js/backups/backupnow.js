@@ -5,7 +5,7 @@
 import {api, seg} from '../api.js';
 import {FormDialog} from '../dialogs.js';
 import {openTaskViewer} from '../tasks.js';
-import {escapeNotesTemplate, guestLabel, h, parsePropertyString, unescapeNotesTemplate} from '../util.js';
+import {escapeNotesTemplate, fieldText, guestLabel, h, parsePropertyString, unescapeNotesTemplate} from '../util.js';
 
 const KEEP = ['keep-last', 'keep-hourly', 'keep-daily', 'keep-weekly', 'keep-monthly', 'keep-yearly'];
 const TEMPLATE_VARS = ['cluster', 'guestname', 'node', 'vmid'];
@@ -71,7 +71,7 @@ export async function openBackupNow(ctx, {vmid, name, storage}) {
       };
       if (protectedBox.checked) params.protected = 1;
       if (notification.value === 'legacy-sendmail') {
-        if (mailto.value.trim()) params.mailto = mailto.value.trim();
+        if (fieldText(mailto)) params.mailto = fieldText(mailto);
         params.mailnotification = mailWhen.value;
       }
       if (notes.value) params['notes-template'] = escapeNotesTemplate(notes.value);

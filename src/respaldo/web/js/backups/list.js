@@ -8,7 +8,7 @@ import {on} from '../bus.js';
 import {confirmDialog, errorBox} from '../dialogs.js';
 import {DataGrid} from '../grid.js';
 import {watchTask} from '../tasks.js';
-import {esc, formatSize, formatTime, h, volumeName} from '../util.js';
+import {esc, fieldText, formatSize, formatTime, h, volumeName} from '../util.js';
 import {openBackupNow} from './backupnow.js';
 import {showBackupConfig} from './config.js';
 import {editNotes} from './notes.js';
@@ -109,14 +109,14 @@ export class BackupList {
     } else {
       this.vmidInput = h('wa-input', {size: 's', label: 'Filter VMID', type: 'number', min: '100',
         class: 'vmid-filter', oninput: () => {
-          this.vmidFilter = this.vmidInput.value.trim();
+          this.vmidFilter = fieldText(this.vmidInput);
           this.applyFilter();
         }});
       filters.append(this.vmidInput);
     }
     this.searchInput = h('wa-input', {size: 's', label: 'Search', type: 'search',
       placeholder: 'Name, Format, Notes', class: 'search', oninput: () => {
-        this.search = this.searchInput.value.trim().toLowerCase();
+        this.search = fieldText(this.searchInput).toLowerCase();
         this.applyFilter();
       }});
     filters.append(this.searchInput);

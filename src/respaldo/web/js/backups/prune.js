@@ -5,7 +5,7 @@ import {api, seg} from '../api.js';
 import {FormDialog} from '../dialogs.js';
 import {DataGrid} from '../grid.js';
 import {openTaskViewer} from '../tasks.js';
-import {esc, formatTime, h, parsePropertyString} from '../util.js';
+import {esc, fieldText, formatTime, h, parsePropertyString} from '../util.js';
 
 const KEEP = ['keep-last', 'keep-hourly', 'keep-daily', 'keep-weekly', 'keep-monthly', 'keep-yearly'];
 
@@ -64,7 +64,7 @@ export async function openPrune(ctx, {storage, type, vmid}) {
       {id: 'keep', header: 'Keep (reason)', value: (r) => keepText(r, reasons)},
     ],
   });
-  const values = () => Object.fromEntries(KEEP.map((key) => [key, inputs[key].value]));
+  const values = () => Object.fromEntries(KEEP.map((key) => [key, fieldText(inputs[key])]));
   const dialog = new FormDialog({
     label: `Prune Backups for '${type}/${vmid}' on Storage '${storage}'`,
     width: '44rem',

@@ -8,7 +8,7 @@
 import {api, seg} from '../api.js';
 import {FormDialog, confirmDialog} from '../dialogs.js';
 import {openTaskViewer} from '../tasks.js';
-import {guestLabel, h, volumeName} from '../util.js';
+import {fieldText, guestLabel, h, volumeName} from '../util.js';
 
 const FROM_CONFIG = '__config__';
 const OVERRIDES = ['name', 'cores', 'memory', 'sockets'];
@@ -57,14 +57,14 @@ export async function openRestore(ctx, {volid, vmid, name}) {
         h('div', {class: 'columns'}, fields.name, fields.cores, fields.memory, fields.sockets)),
     ],
     onSubmit: async () => {
-      const params = {vmid: vmidField.value, archive: volid};
+      const params = {vmid: fieldText(vmidField), archive: volid};
       if (over) params.force = 1;
       if (target.value && target.value !== FROM_CONFIG) params.storage = target.value;
-      if (bwlimit.value !== '') params.bwlimit = bwlimit.value;
+      if (fieldText(bwlimit) !== '') params.bwlimit = fieldText(bwlimit);
       if (unique.checked) params.unique = 1;
       if (start.checked) params.start = 1;
       for (const key of OVERRIDES) {
-        if (fields[key].value.trim() !== '') params[key] = fields[key].value.trim();
+        if (fieldText(fields[key]) !== '') params[key] = fieldText(fields[key]);
       }
       if (over) {
         const yes = await confirmDialog(
@@ -87,7 +87,7 @@ export async function openRestore(ctx, {volid, vmid, name}) {
     for (const key of OVERRIDES) {
       if (archived[key] !== undefined) fields[key].placeholder = archived[key];
     }
-    if (!over && !vmidField.value) vmidField.value = String(nextid);
+    if (!over && !fieldText(vmidField)) vmidField.value = String(nextid);
   } catch (err) {
     dialog.error.show(err);
   }
