@@ -337,5 +337,8 @@ def ui(browser: Browser, node: Node100) -> Iterator[Ui]:
         yield Ui(page, node)
         assert not errors, f"JavaScript errors in the page: {errors}"
     finally:
+        debug = os.environ.get("RESPALDO_UI_DEBUG")  # a file for the last page's picture
+        if debug:
+            page.screenshot(path=debug)
         context.close()
 

@@ -95,7 +95,7 @@ export class TaskViewer {
       slot: 'footer', variant: 'danger', appearance: 'outlined', class: 'stop', disabled: true,
       onclick: () => this.stop(),
     }, 'Stop');
-    const tabs = h('wa-tab-group', {class: 'task-tabs'},
+    const tabs = h('wa-tab-group', {class: 'task-tabs', active: 'output'},
       h('wa-tab', {slot: 'nav', panel: 'output'}, 'Output'),
       h('wa-tab', {slot: 'nav', panel: 'status'}, 'Status'),
       h('wa-tab-panel', {name: 'output'}, this.state, this.log),
