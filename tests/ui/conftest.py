@@ -8,46 +8,19 @@ teardown, passed or failed.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync_playwright
 
-from respaldo.node import Node
-from respaldo.tasks.proc import is_running
-from respaldo.tasks.store import TaskStore
-from respaldo.tasks.upid import decode
-from tests.integration.conftest import _kill_leftover_qemus
 from tests.smtpserver import LOOPBACK, Collector, start_smtp_server
+from tests.ui.harness import CHROMIUM, CHROMIUM_ARGS, Server
 
-CHROMIUM = Path("/usr/bin/chromium")
-#: Headless Chromium as root, with nothing that reaches out to the network by itself.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-default-apps",
-    "--disable-domain-reliability",
-    "--disable-sync",
-    "--disable-extensions",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--metrics-recording-only",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--no-pings",
-]
 NODE = "uinode"
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -55,89 +28,6 @@ AXE = Path(__file__).with_name("vendor") / "axe-core" / "axe.min.js"
 #: ms for a UI step; a backup or restore under TCG gets TASK_TIMEOUT
 STEP_TIMEOUT = 15_000
 TASK_TIMEOUT = 90_000
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class Server:
-    """A running ``respaldo server`` and the node it serves."""
-
-    home: Path
-    env: dict[str, str]
-    url: str = ""
-    password: str = ""
-    proc: subprocess.Popen[str] | None = None
-    output: list[str] = field(default_factory=list)
-
-    def cli(self, *args: str, timeout: float = 60) -> str:
-        proc = subprocess.run(
-            [sys.executable, "-m", "respaldo.cli.main", *args],
-            env=self.env,
-            text=True,
-            capture_output=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise AssertionError(f"respaldo {' '.join(args)} failed: {proc.stderr}")
-        return proc.stdout
-
-    def start(self) -> None:
-        port = free_port()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "respaldo.cli.main", "server", "--listen", LOOPBACK]
-            + ["--port", str(port), "--auth-delay", "0"],
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        listening = threading.Event()
-
-        def read() -> None:
-            assert self.proc is not None and self.proc.stdout is not None
-            for line in self.proc.stdout:
-                self.output.append(line)
-                if "listening on" in line:
-                    listening.set()
-
-        threading.Thread(target=read, daemon=True).start()
-        if not listening.wait(30):
-            raise AssertionError(f"respaldo server did not start: {''.join(self.output)}")
-        self.url = f"https://{LOOPBACK}:{port}/"
-        self.password = (self.home / "config" / "priv" / "admin-password").read_text().strip()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.kill_tasks()
-        _kill_leftover_qemus(self.home)
-
-    def kill_tasks(self) -> None:
-        """Kill every task process of the node still running (and its work process group)."""
-        store = TaskStore.for_node(Node(self.home, NODE))
-        with contextlib.suppress(Exception):
-            rows, _ = store.list_tasks(start=0, limit=10_000, source="all")
-            for row in rows:
-                upid = decode(str(row["upid"]))
-                if is_running(upid.pid, upid.pstart):
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.killpg(upid.pid, signal.SIGKILL)
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(upid.pid, signal.SIGKILL)
 
 
 @dataclass
@@ -170,7 +60,13 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node100]:
     server = Server(home, env)
     try:
         server.cli(
-            "pvesm", "add", "dir", "second", "--path", str(base / "second"), "--content",
+            "pvesm",
+            "add",
+            "dir",
+            "second",
+            "--path",
+            str(base / "second"),
+            "--content",
             "images,backup",
         )
         for vmid, name in (("100", "alpha"), ("101", "beta")):
@@ -268,7 +164,7 @@ class Ui:
         return self.content().get_by_role("button", name=name, exact=True)
 
     def dialog(self, label: str) -> Locator:
-        return self.page.locator(f"wa-dialog[open][label^=\"{label}\"]")
+        return self.page.locator(f'wa-dialog[open][label^="{label}"]')
 
     # -- tasks ------------------------------------------------------------------------------
 
@@ -341,4 +237,3 @@ def ui(browser: Browser, node: Node100) -> Iterator[Ui]:
         if debug:
             page.screenshot(path=debug)
         context.close()
-

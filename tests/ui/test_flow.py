@@ -90,7 +90,7 @@ def test_login_shows_the_node_and_user_and_logout_returns_to_the_login(ui: Ui) -
     expect(ui.page.get_by_role("button", name="Login")).to_be_visible()
 
 
-def test_backup_show_restore_remove(ui: Ui, node: Node100) -> None:
+def backups_in_each_mode(ui: Ui, node: Node100) -> None:
     ui.logged_in()
     ui.open_resource("qemu/100", "Backup")
     ui.loaded()
@@ -103,7 +103,7 @@ def test_backup_show_restore_remove(ui: Ui, node: Node100) -> None:
         if number == 1:
             ui.screenshot("task-viewer")
         log = ui.task_viewer().locator("pre.tasklog").inner_text()
-        assert f"INFO: Starting Backup of VM 100 (qemu)" in log
+        assert "INFO: Starting Backup of VM 100 (qemu)" in log
         assert f"backup mode: {mode}" in log
         ui.close_task_viewer()
         expect(ui.backup_rows()).to_have_count(number)
@@ -114,7 +114,7 @@ def test_backup_show_restore_remove(ui: Ui, node: Node100) -> None:
         assert "backup successful" in str(message["Subject"])
 
     rows = ui.backup_rows()
-    # newest first
+    # (newest first)
     for index, (_, _, fmt, _) in enumerate(reversed(BACKUPS)):
         expect(rows.nth(index)).to_contain_text(fmt)
     ui.page.get_by_label("Search").fill("suspend")
@@ -123,12 +123,16 @@ def test_backup_show_restore_remove(ui: Ui, node: Node100) -> None:
     expect(rows).to_have_count(3)
     ui.screenshot("vm-backup-panel")
 
+
+def listed_on_the_storage(ui: Ui, node: Node100) -> None:
     # the storage lists them too, with every VM's backups
     ui.open_resource("storage/uinode/local", "Backups")
     ui.loaded()
     expect(ui.backup_rows()).to_have_count(3)
     ui.screenshot("storage-backups-panel")
 
+
+def show_configuration(ui: Ui, node: Node100) -> None:
     # Show Configuration: the config inside the archive
     ui.select_backup("vma.zst")
     ui.toolbar_button("Show Configuration").click()
@@ -137,6 +141,8 @@ def test_backup_show_restore_remove(ui: Ui, node: Node100) -> None:
     expect(config).to_contain_text("memory: 64")
     ui.dialog("Configuration").locator("wa-button.cancel").click()
 
+
+def restore_over_the_vm(ui: Ui, node: Node100) -> None:
     # restore over the VM (stopped): a confirmation says its disks are replaced
     ui.open_resource("qemu/100", "Backup")
     ui.loaded()
@@ -154,6 +160,8 @@ def test_backup_show_restore_remove(ui: Ui, node: Node100) -> None:
     ui.wait_task()
     ui.close_task_viewer()
 
+
+def restore_into_a_new_vm(ui: Ui, node: Node100) -> None:
     # restore into a new VM on the other storage; the next free VMID is suggested
     ui.open_resource("storage/uinode/local", "Backups")
     ui.loaded()
@@ -174,6 +182,8 @@ def test_backup_show_restore_remove(ui: Ui, node: Node100) -> None:
     ui.open_resource("qemu/102", "Summary")
     expect(ui.content().locator(".disks")).to_contain_text("second:")
 
+
+def remove_a_backup(ui: Ui, node: Node100) -> None:
     # remove a backup, after a confirmation
     ui.open_resource("storage/uinode/local", "Backups")
     ui.loaded()
@@ -182,6 +192,15 @@ def test_backup_show_restore_remove(ui: Ui, node: Node100) -> None:
     ui.dialog("Remove backup").get_by_role("button", name="Yes").click()
     expect(ui.backup_rows()).to_have_count(2)
     expect(ui.backup_rows().filter(has_text="vma.gz")).to_have_count(0)
+
+
+def test_backup_show_restore_remove(ui: Ui, node: Node100) -> None:
+    backups_in_each_mode(ui, node)
+    listed_on_the_storage(ui, node)
+    show_configuration(ui, node)
+    restore_over_the_vm(ui, node)
+    restore_into_a_new_vm(ui, node)
+    remove_a_backup(ui, node)
 
 
 def test_refusals_protected_backup_and_running_vm(ui: Ui, node: Node100) -> None:

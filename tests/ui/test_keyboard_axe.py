@@ -46,12 +46,12 @@ def backups(node: Node100) -> None:
         node.server.cli("vzdump", "101", "--compress", "zstd", "--storage", "local", timeout=120)
 
 
-def test_dialogs_with_the_keyboard(ui: Ui, node: Node100) -> None:
-    backups(node)
+def login_by_keyboard(ui: Ui, node: Node100) -> None:
     page = ui.page
+    # login: the user name has the focus; Tab to the password, to the realm (the arrow
+    # keys choose it); Enter logs in
+    backups(node)
     ui.open()
-    # login: the user name has the focus; Tab to the password, to the realm (the arrow keys
-    # choose it); Enter logs in
     page.keyboard.type("admin")
     page.keyboard.press("Tab")
     page.keyboard.type(node.server.password)
@@ -68,6 +68,9 @@ def test_dialogs_with_the_keyboard(ui: Ui, node: Node100) -> None:
     ui.loaded()
     expect(ui.backup_rows()).to_have_count(2)
 
+
+def backup_now_by_keyboard(ui: Ui, node: Node100) -> None:
+    page = ui.page
     # Backup now: cancelled with Escape, then completed with the mode chosen by keys
     press_on(ui, ui.toolbar_button("Backup now"))
     dialog = ui.dialog("Backup VM 101 (beta)")
@@ -89,6 +92,9 @@ def test_dialogs_with_the_keyboard(ui: Ui, node: Node100) -> None:
     expect(ui.task_viewer()).to_have_count(0)
     expect(ui.backup_rows()).to_have_count(3)
 
+
+def grid_and_configuration_by_keyboard(ui: Ui, node: Node100) -> None:
+    page = ui.page
     # the grid: one tab stop, arrows select, Enter shows the configuration
     grid = ui.backup_list().locator("table.grid")
     grid.focus()
@@ -107,6 +113,9 @@ def test_dialogs_with_the_keyboard(ui: Ui, node: Node100) -> None:
     page.keyboard.press("Enter")
     expect(config).to_have_count(0)
 
+
+def notes_by_keyboard(ui: Ui, node: Node100) -> None:
+    page = ui.page
     # Edit Notes: cancelled, then typed and saved
     press_on(ui, ui.toolbar_button("Edit Notes"))
     notes = ui.dialog("Notes")
@@ -122,6 +131,9 @@ def test_dialogs_with_the_keyboard(ui: Ui, node: Node100) -> None:
     expect(notes).to_have_count(0)
     expect(ui.backup_rows().filter(has_text="typed by keyboard")).to_have_count(1)
 
+
+def remove_by_keyboard(ui: Ui, node: Node100) -> None:
+    page = ui.page
     # Remove: the confirmation cancelled with Escape, then confirmed with Enter
     press_on(ui, ui.toolbar_button("Remove"))
     confirm = ui.dialog("Remove backup")
@@ -135,7 +147,11 @@ def test_dialogs_with_the_keyboard(ui: Ui, node: Node100) -> None:
     page.keyboard.press("Enter")
     expect(ui.backup_rows()).to_have_count(2)
 
+
+def restore_over_cancelled_by_keyboard(ui: Ui, node: Node100) -> None:
+    page = ui.page
     # Restore over the VM: cancelled with Escape (its Restore is shown by the flow test)
+    grid = ui.backup_list().locator("table.grid")
     grid.focus()
     page.keyboard.press("Home")
     press_on(ui, ui.toolbar_button("Restore"))
@@ -144,6 +160,9 @@ def test_dialogs_with_the_keyboard(ui: Ui, node: Node100) -> None:
     page.keyboard.press("Escape")
     expect(restore).to_have_count(0)
 
+
+def restore_and_prune_by_keyboard(ui: Ui, node: Node100) -> None:
+    page = ui.page
     # the storage's list: Restore into a new VM, completed; Prune group, cancelled then done
     ui.open_resource("storage/uinode/local", "Backups")
     ui.loaded()
@@ -190,6 +209,9 @@ def test_dialogs_with_the_keyboard(ui: Ui, node: Node100) -> None:
     ui.loaded()
     expect(ui.backup_rows().filter(has_text="vzdump-qemu-101")).to_have_count(1)
 
+
+def task_list_by_keyboard(ui: Ui, node: Node100) -> None:
+    page = ui.page
     # the task list: a task opens in the viewer with Enter, Escape closes it
     tasks = page.locator("section.tasklist table.grid")
     tasks.focus()
@@ -198,6 +220,17 @@ def test_dialogs_with_the_keyboard(ui: Ui, node: Node100) -> None:
     expect(ui.task_viewer().locator("form.dialog-form")).to_be_visible()
     page.keyboard.press("Escape")
     expect(ui.task_viewer()).to_have_count(0)
+
+
+def test_dialogs_with_the_keyboard(ui: Ui, node: Node100) -> None:
+    login_by_keyboard(ui, node)
+    backup_now_by_keyboard(ui, node)
+    grid_and_configuration_by_keyboard(ui, node)
+    notes_by_keyboard(ui, node)
+    remove_by_keyboard(ui, node)
+    restore_over_cancelled_by_keyboard(ui, node)
+    restore_and_prune_by_keyboard(ui, node)
+    task_list_by_keyboard(ui, node)
 
 
 def test_no_serious_accessibility_violation_on_any_view(ui: Ui, node: Node100) -> None:

@@ -1,9 +1,14 @@
 // A selectable, sortable data grid: a <table role="grid"> that is one tab stop; the arrow
 // keys, Page Up/Down, Home and End move the selection (aria-activedescendant), Enter opens the
-// row (onActivate), a click selects and a double click opens. Rows are rendered as one HTML
-// string, which keeps a list of thousands of rows fast.
+// row (onActivate), a click selects and a double click opens. Only the rows in view (and a
+// margin) are in the page, rendered as one HTML string, with spacer rows for the rest and
+// aria-rowcount/aria-rowindex telling assistive technology where they are: a list of
+// thousands of rows costs what a screenful costs.
 
 import {esc, h, uid} from './util.js';
+
+const OVERSCAN = 20; // rows rendered above and below the visible ones
+const FALLBACK_ROWS = 60; // rows rendered while the grid is not laid out yet
 
 /**
  * @typedef Column
@@ -41,7 +46,11 @@ export class DataGrid {
     this.head = h('thead');
     this.body = h('tbody');
     this.table.append(this.head, this.body);
-    this.element = h('div', {class: 'grid-scroll'}, this.table);
+    this.element = h('div', {class: 'grid-scroll', onscroll: () => this.onScroll()}, this.table);
+    this.rowHeight = 0;
+    this.window = [0, 0];
+    this.scrollPending = false;
+    new ResizeObserver(() => this.onScroll()).observe(this.element);
     this.renderHead();
   }
 
@@ -105,29 +114,69 @@ export class DataGrid {
 
   render() {
     this.shown = this.ordered();
-    const {columns, rowId} = this.options;
-    if (!this.shown.length) {
-      const text = esc(this.options.emptyText ?? 'No items');
-      this.body.innerHTML = `<tr class="empty"><td colspan="${columns.length}">${text}</td></tr>`;
-    } else {
-      const parts = [];
-      this.shown.forEach((row, index) => {
-        const selected = rowId(row) === this.selectedId;
-        parts.push(`<tr id="${this.id}-${index}" data-index="${index}" aria-selected="${selected}">`);
-        for (const column of columns) {
-          const html = column.html ? column.html(row) : esc(column.value(row));
-          parts.push(column.align === 'end' ? `<td class="num">${html}</td>` : `<td>${html}</td>`);
-        }
-        parts.push('</tr>');
-      });
-      this.body.innerHTML = parts.join('');
-    }
-    const index = this.shown.findIndex((row) => rowId(row) === this.selectedId);
+    this.table.dataset.rows = String(this.shown.length);
+    this.table.setAttribute('aria-rowcount', String(this.shown.length + 1));
+    const index = this.shown.findIndex((row) => this.options.rowId(row) === this.selectedId);
     if (index < 0 && this.selectedId !== null) {
       this.selectedId = null;
       this.options.onSelect?.(null);
     }
+    this.renderWindow(true);
     this.markActive(index);
+  }
+
+  /** The range of row indexes to have in the page for the current scroll position. */
+  wanted() {
+    const height = this.rowHeight || 30;
+    const visible = this.element.clientHeight
+      ? Math.ceil(this.element.clientHeight / height) : FALLBACK_ROWS;
+    const first = Math.max(0, Math.floor(this.element.scrollTop / height) - OVERSCAN);
+    return [first, Math.min(this.shown.length, first + visible + 2 * OVERSCAN)];
+  }
+
+  renderWindow(force = false) {
+    const {columns, rowId} = this.options;
+    const [first, last] = this.wanted();
+    if (!force && first === this.window[0] && last === this.window[1]) return;
+    this.window = [first, last];
+    if (!this.shown.length) {
+      const text = esc(this.options.emptyText ?? 'No items');
+      this.body.innerHTML = `<tr class="empty"><td colspan="${columns.length}">${text}</td></tr>`;
+      return;
+    }
+    const height = this.rowHeight || 30;
+    const spacer = (rows) => (rows > 0
+      ? `<tr class="spacer" aria-hidden="true"><td colspan="${columns.length}" style="height:${rows * height}px"></td></tr>`
+      : '');
+    const parts = [spacer(first)];
+    for (let index = first; index < last; index += 1) {
+      const row = this.shown[index];
+      const selected = rowId(row) === this.selectedId;
+      parts.push(`<tr id="${this.id}-${index}" data-index="${index}" aria-rowindex="${index + 2}" aria-selected="${selected}">`);
+      for (const column of columns) {
+        const html = column.html ? column.html(row) : esc(column.value(row));
+        parts.push(column.align === 'end' ? `<td class="num">${html}</td>` : `<td>${html}</td>`);
+      }
+      parts.push('</tr>');
+    }
+    parts.push(spacer(this.shown.length - last));
+    this.body.innerHTML = parts.join('');
+    if (!this.rowHeight) {
+      const tr = this.body.querySelector('tr[data-index]');
+      if (tr?.offsetHeight) {
+        this.rowHeight = tr.offsetHeight;
+        if (this.rowHeight !== height) this.renderWindow(true);
+      }
+    }
+  }
+
+  onScroll() {
+    if (this.scrollPending) return;
+    this.scrollPending = true;
+    requestAnimationFrame(() => {
+      this.scrollPending = false;
+      this.renderWindow();
+    });
   }
 
   markActive(index) {
@@ -143,6 +192,7 @@ export class DataGrid {
 
   selectIndex(index) {
     if (index < 0 || index >= this.shown.length) return;
+    this.scrollToIndex(index);
     const before = this.body.querySelector('tr[aria-selected="true"]');
     before?.setAttribute('aria-selected', 'false');
     const tr = this.body.querySelector(`tr[data-index="${index}"]`);
@@ -153,6 +203,16 @@ export class DataGrid {
     this.selectedId = this.options.rowId(row);
     this.markActive(index);
     if (changed) this.options.onSelect?.(row);
+  }
+
+  /** Scroll so that row `index` is in the page (rendering its window at once). */
+  scrollToIndex(index) {
+    const height = this.rowHeight || 30;
+    const [first, last] = this.window;
+    if (index >= first && index < last) return;
+    const head = this.head.offsetHeight || 0;
+    this.element.scrollTop = Math.max(0, index * height - head);
+    this.renderWindow(true);
   }
 
   currentIndex() {
