@@ -231,3 +231,10 @@ def test_refusals_protected_backup_and_running_vm(ui: Ui, node: Node100) -> None
     dialog.get_by_role("button", name="Cancel").click()
     expect(dialog).to_have_count(0)
     expect(ui.tree_item("qemu/100")).to_contain_text("running")
+    # Suspend pauses the guest: Resume is offered, and brings it back
+    ui.toolbar_button("Suspend").click()
+    ui.dialog("Confirm").get_by_role("button", name="Yes").click()
+    expect(ui.toolbar_button("Resume")).to_be_enabled(timeout=TASK_TIMEOUT)
+    expect(ui.toolbar_button("Suspend")).to_be_disabled()
+    ui.toolbar_button("Resume").click()
+    expect(ui.toolbar_button("Suspend")).to_be_enabled(timeout=TASK_TIMEOUT)
