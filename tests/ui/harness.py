@@ -17,7 +17,7 @@ from respaldo.node import Node
 from respaldo.tasks.proc import is_running
 from respaldo.tasks.store import TaskStore
 from respaldo.tasks.upid import decode
-from tests.integration.conftest import _kill_leftover_qemus
+from tests.integration.conftest import Cli, _kill_leftover_qemus
 from tests.smtpserver import LOOPBACK
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -58,18 +58,8 @@ class Server:
     output: list[str] = field(default_factory=list)
 
     def cli(self, *args: str, timeout: float = 60) -> str:
-        proc = subprocess.run(
-            [sys.executable, "-m", "respaldo.cli.main", *args],
-            env=self.env,
-            text=True,
-            capture_output=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise AssertionError(f"respaldo {' '.join(args)} failed: {proc.stderr}")
-        return proc.stdout
+        """``respaldo <args>`` on the node (as its user would type it); its stdout."""
+        return Cli(self.home, self.env).run(*args, timeout=timeout).stdout
 
     def start(self) -> None:
         port = free_port()

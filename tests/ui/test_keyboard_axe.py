@@ -40,6 +40,15 @@ def press_on(ui: Ui, target: Locator, key: str = "Enter") -> None:
     ui.page.keyboard.press(key)
 
 
+def submit_task_by_keyboard(ui: Ui) -> None:
+    """Tab to the dialog's submit button, Enter; the task viewer follows; Escape closes it."""
+    tab_to(ui, "wa-button.submit")
+    ui.page.keyboard.press("Enter")
+    ui.wait_task()
+    ui.page.keyboard.press("Escape")
+    expect(ui.task_viewer()).to_have_count(0)
+
+
 def backups(node: Node100) -> None:
     """Two backups of VM 101 made with the CLI, as another user might have made them."""
     for _ in range(2):
@@ -85,11 +94,7 @@ def backup_now_by_keyboard(ui: Ui, node: Node100) -> None:
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
     expect(dialog.locator("wa-select[name=mode]")).to_have_js_property("value", "suspend")
-    tab_to(ui, "wa-button.submit")
-    page.keyboard.press("Enter")
-    ui.wait_task()
-    page.keyboard.press("Escape")  # the task viewer
-    expect(ui.task_viewer()).to_have_count(0)
+    submit_task_by_keyboard(ui)
     expect(ui.backup_rows()).to_have_count(3)
 
 
@@ -179,11 +184,7 @@ def restore_and_prune_by_keyboard(ui: Ui, node: Node100) -> None:
     expect(vmid).not_to_have_js_property("value", "")
     tab_to(ui, "wa-input[name=name]")
     page.keyboard.type("delta")
-    tab_to(ui, "wa-button.submit")
-    page.keyboard.press("Enter")
-    ui.wait_task()
-    page.keyboard.press("Escape")
-    expect(ui.task_viewer()).to_have_count(0)
+    submit_task_by_keyboard(ui)
     expect(ui.page.locator("wa-tree-item[data-id^='qemu/']", has_text="(delta)")).to_have_count(1)
 
     grid.focus()
@@ -200,11 +201,7 @@ def restore_and_prune_by_keyboard(ui: Ui, node: Node100) -> None:
     page.keyboard.type("1")
     expect(preview.first).to_contain_text("true (keep-last: 1)")
     expect(preview.last).to_contain_text("false")
-    tab_to(ui, "wa-button.submit")
-    page.keyboard.press("Enter")
-    ui.wait_task()
-    page.keyboard.press("Escape")
-    expect(ui.task_viewer()).to_have_count(0)
+    submit_task_by_keyboard(ui)
     ui.open_resource("storage/uinode/local", "Backups")
     ui.loaded()
     expect(ui.backup_rows().filter(has_text="vzdump-qemu-101")).to_have_count(1)

@@ -3,7 +3,7 @@
 // show it: GET /nodes/{node}/storage/{storage}/content?content=backup, newest first, search
 // in name, format and notes; Restore, Show Configuration, Edit Notes, Change Protection, Remove.
 
-import {api, seg} from '../api.js';
+import {api, seg, session} from '../api.js';
 import {on} from '../bus.js';
 import {confirmDialog, errorBox} from '../dialogs.js';
 import {DataGrid} from '../grid.js';
@@ -177,11 +177,23 @@ export class BackupList {
   updateButtons() {
     const row = this.grid.selected;
     const b = this.buttons;
-    if (b.backup) b.backup.disabled = !this.storage;
-    for (const key of ['restore', 'config', 'notes', 'protect']) b[key].disabled = !row;
-    b.remove.disabled = !row || Boolean(row.protected);
+    // what the login's capabilities rule out (Proxmox's GUI does the same); the API still
+    // checks each call on its own path
+    const space = session.can('storage', 'Datastore.AllocateSpace');
+    const may = {
+      backup: session.can('vms', 'VM.Backup') && space,
+      restore: session.can('vms', 'VM.Allocate') || session.can('vms', 'VM.Backup'),
+      config: true,
+      notes: space,
+      protect: space,
+      remove: space,
+      prune: space || session.can('storage', 'Datastore.Allocate'),
+    };
+    if (b.backup) b.backup.disabled = !this.storage || !may.backup;
+    for (const key of ['restore', 'config', 'notes', 'protect']) b[key].disabled = !row || !may[key];
+    b.remove.disabled = !row || Boolean(row.protected) || !may.remove;
     if (b.prune) {
-      b.prune.disabled = !row || row.vmid === undefined;
+      b.prune.disabled = !row || row.vmid === undefined || !may.prune;
       b.prune.textContent = row && row.vmid !== undefined
         ? `Prune group ${guestType(row)}/${row.vmid}` : 'Prune group';
     }

@@ -42,7 +42,8 @@ export function keepReasons(rows, options) {
 }
 
 function keepText(row, reasons) {
-  if (row.mark === 'keep') return `true (${reasons.get(row.volid)})`;
+  // the server may say why itself (respaldo's 'reason'); else it is worked out here
+  if (row.mark === 'keep') return `true (${row.reason ?? reasons.get(row.volid)})`;
   if (row.mark === 'protected') return 'true (protected)';
   if (row.mark === 'renamed') return 'true (renamed)';
   return 'false';

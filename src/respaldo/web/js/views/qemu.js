@@ -1,7 +1,7 @@
 // A VM: the power buttons (Start, Shutdown, Stop, Suspend, Resume), its Summary and its Backup
 // tab (qemu-server's status and config; the backups of this VM on a storage).
 
-import {api, seg} from '../api.js';
+import {api, seg, session} from '../api.js';
 import {on} from '../bus.js';
 import {BackupList} from '../backups/list.js';
 import {confirmDialog, errorBox} from '../dialogs.js';
@@ -39,8 +39,9 @@ function toolbar(ctx) {
   let busy = false;
   const refresh = (res) => {
     if (res) resource = res;
+    const may = session.can('vms', 'VM.PowerMgmt');
     POWER.forEach((p, i) => {
-      buttons[i].disabled = busy || !p.enabled(resource);
+      buttons[i].disabled = busy || !may || !p.enabled(resource);
     });
   };
   const power = async (p) => {
