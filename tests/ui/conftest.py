@@ -18,6 +18,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync_playwright
 
+from respaldo.access.acl import modify_acl
+from respaldo.access.control import Access
+from respaldo.access.users import add_user
+from respaldo.node import Node
 from tests.smtpserver import LOOPBACK, Collector, start_smtp_server
 from tests.ui.harness import CHROMIUM, CHROMIUM_ARGS, Server
 
@@ -25,6 +29,8 @@ NODE = "uinode"
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 AXE = Path(__file__).with_name("vendor") / "axe-core" / "axe.min.js"
+#: A user who may look at everything and change nothing (role PVEAuditor on /).
+AUDITOR = ("auditor", "auditor-password")
 #: ms for a UI step; a backup or restore under TCG gets TASK_TIMEOUT
 STEP_TIMEOUT = 15_000
 TASK_TIMEOUT = 90_000
@@ -74,6 +80,9 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node100]:
                 "qm", "create", vmid, "--name", name, "--memory", "64", "--virtio0", "local:0.0625"
             )
         server.cli("qm", "start", "100")
+        access = Access(Node(home, NODE))
+        add_user(access, f"{AUDITOR[0]}@pve", password=AUDITOR[1])
+        modify_acl(access, "/", "PVEAuditor", users=f"{AUDITOR[0]}@pve")
         server.start()
         yield Node100(server, collector)
     finally:

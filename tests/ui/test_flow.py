@@ -13,7 +13,7 @@ import email.policy
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import TASK_TIMEOUT, Node100, Ui
+from tests.ui.conftest import AUDITOR, TASK_TIMEOUT, Node100, Ui
 
 pytestmark = [pytest.mark.browser, pytest.mark.qemu, pytest.mark.timeout(480)]
 
@@ -238,3 +238,21 @@ def test_refusals_protected_backup_and_running_vm(ui: Ui, node: Node100) -> None
     expect(ui.toolbar_button("Suspend")).to_be_disabled()
     ui.toolbar_button("Resume").click()
     expect(ui.toolbar_button("Suspend")).to_be_enabled(timeout=TASK_TIMEOUT)
+
+
+def test_an_auditor_sees_the_backups_but_may_change_nothing(ui: Ui, node: Node100) -> None:
+    node.server.cli("vzdump", "100", "--storage", "local", "--compress", "zstd", timeout=120)
+    ui.open()
+    ui.login(user=AUDITOR[0], password=AUDITOR[1])
+    expect(ui.page.locator(".user-name")).to_have_text("auditor@pve")
+    ui.open_resource("qemu/100", "Backup")
+    ui.loaded()
+    for name in ("Start", "Shutdown", "Stop", "Suspend", "Resume", "Backup now"):
+        expect(ui.toolbar_button(name)).to_be_disabled()
+    ui.select_backup("vzdump-qemu-100")
+    for name in ("Restore", "Edit Notes", "Change Protection", "Remove"):
+        expect(ui.toolbar_button(name)).to_be_disabled()
+    # what the API refuses is said in its words where it happens
+    ui.toolbar_button("Show Configuration").click()
+    dialog = ui.dialog("Configuration")
+    expect(dialog.get_by_role("alert")).to_contain_text("Permission check failed")
