@@ -96,9 +96,10 @@ export class TaskViewer {
       onclick: () => this.stop(),
     }, 'Stop');
     const tabs = h('wa-tab-group', {class: 'task-tabs', active: 'output'},
-      h('wa-tab', {slot: 'nav', panel: 'output'}, 'Output'),
+      h('wa-tab', {slot: 'nav', panel: 'output', active: true}, 'Output'),
       h('wa-tab', {slot: 'nav', panel: 'status'}, 'Status'),
-      h('wa-tab-panel', {name: 'output'}, this.state, this.log),
+      // shown at once: the group marks its active panel only once it has laid itself out
+      h('wa-tab-panel', {name: 'output', active: true}, this.state, this.log),
       h('wa-tab-panel', {name: 'status'}, this.statusTable));
     this.dialog = new FormDialog({
       label: `Task viewer: ${this.description}`,

@@ -25,16 +25,17 @@ function guestType(row) {
 
 function columns(withVmid) {
   const cols = [
-    {id: 'name', header: 'Name', value: (r) => volumeName(r.volid)},
-    {id: 'notes', header: 'Notes', value: (r) => r.notes ?? ''},
-    {id: 'protected', header: 'Protected', width: '6.5rem', value: (r) => (r.protected ? 1 : 0),
+    {id: 'name', header: 'Name', value: (r) => volumeName(r.volid),
+      html: (r) => `<span title="${esc(r.volid)}">${esc(volumeName(r.volid))}</span>`},
+    {id: 'notes', header: 'Notes', width: '18%', value: (r) => r.notes ?? ''},
+    {id: 'protected', header: 'Protected', width: '6rem', value: (r) => (r.protected ? 1 : 0),
       html: (r) => (r.protected
         ? '<span class="icon shield" aria-hidden="true"></span><span class="sr-only">Yes</span>'
         : '')},
     {id: 'ctime', header: 'Date', width: '11rem', value: (r) => r.ctime ?? 0,
       html: (r) => esc(formatTime(r.ctime))},
-    {id: 'format', header: 'Format', width: '6rem', value: (r) => r.format},
-    {id: 'size', header: 'Size', width: '7rem', align: 'end', value: (r) => r.size ?? 0,
+    {id: 'format', header: 'Format', width: '5.5rem', value: (r) => r.format},
+    {id: 'size', header: 'Size', width: '6rem', align: 'end', value: (r) => r.size ?? 0,
       html: (r) => esc(formatSize(r.size))},
   ];
   if (withVmid) cols.splice(1, 0, {id: 'vmid', header: 'VMID', width: '5rem', value: (r) => r.vmid ?? ''});
