@@ -256,3 +256,27 @@ def test_an_auditor_sees_the_backups_but_may_change_nothing(ui: Ui, node: Node10
     ui.toolbar_button("Show Configuration").click()
     dialog = ui.dialog("Configuration")
     expect(dialog.get_by_role("alert")).to_contain_text("Permission check failed")
+
+
+def test_the_task_viewer_follows_and_stops_a_running_task(ui: Ui, node: Node100) -> None:
+    ui.logged_in()
+    ui.open_resource("qemu/100", "Summary")
+    if "stopped" in ui.tree_item("qemu/100").inner_text():
+        start_vm(ui)
+    # a guest without an OS never answers the ACPI power button: the shutdown task waits
+    ui.toolbar_button("Shutdown").click()
+    ui.dialog("Confirm").get_by_role("button", name="Yes").click()
+    running = ui.page.locator("section.tasklist tbody tr[data-index]", has_text="VM 100 - Shutdown")
+    expect(running.first).to_contain_text("running")
+    running.first.dblclick()
+    viewer = ui.task_viewer()
+    expect(viewer.locator(".task-state")).to_have_text("Status: running")
+    viewer.get_by_role("tab", name="Status").click()
+    expect(viewer.locator("table.kv")).to_contain_text("qmshutdown")
+    viewer.locator("wa-button.stop").click()
+    expect(viewer.locator("table.kv")).to_contain_text("stopped")
+    viewer.get_by_role("tab", name="Output").click()
+    state = ui.wait_task(ok=False)
+    assert "OK" not in state
+    ui.close_task_viewer()
+    expect(ui.tree_item("qemu/100")).to_contain_text("running")
