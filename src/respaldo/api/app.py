@@ -14,18 +14,23 @@ Every request goes the same way (pve-http-server ``PVE/APIServer/AnyEvent.pm`` a
    ``{"data": ...}``; a long operation returns the UPID of the task it started.
 
 Errors map to statuses in :func:`error_status`, in one place.
+
+Beside the API it serves the web UI, static files only (``respaldo/web``): ``/`` is its
+``index.html``, ``/static/...`` the rest. The UI is a client of this API like any script.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.resources
 import logging
 import os
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
@@ -56,6 +61,21 @@ SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=31536000",
     "Cache-Control": "no-store",
 }
+#: The web UI's files: revalidated on each load (Last-Modified), scripts from here only.
+WEB_HEADERS = {
+    "Cache-Control": "no-cache",
+    "Content-Security-Policy": (
+        # the components fetch their built-in icons from data: URLs
+        "default-src 'self'; img-src 'self' data:; connect-src 'self' data:; "
+        "style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'self'"
+    ),
+}
+
+
+def web_dir() -> Path:
+    """The directory of the web UI's static files (``index.html``, ``js/``, ``vendor/``)."""
+    return Path(str(importlib.resources.files("respaldo") / "web"))
 
 
 @dataclass(frozen=True)
@@ -135,6 +155,8 @@ class ApiServer:
         app.router.add_get("/api2/openapi.json", self._openapi)
         # every path under the prefix, line breaks (%0A) included: none falls to the plain 404
         app.router.add_route("*", API_PREFIX + "{tail:(/(?s:.*))?}", self._dispatch)
+        app.router.add_get("/", self._index)
+        app.router.add_static("/static/", web_dir(), follow_symlinks=False)
         app.on_cleanup.append(self._shutdown)
         return app
 
@@ -146,9 +168,14 @@ class ApiServer:
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         response = await handler(request)
+        if not request.path.startswith("/api2/"):
+            response.headers.update(WEB_HEADERS)
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
         return response
+
+    async def _index(self, request: web.Request) -> web.FileResponse:
+        return web.FileResponse(web_dir() / "index.html")
 
     async def _openapi(self, request: web.Request) -> web.Response:
         return web.json_response(openapi.document(self.router.methods, API_PREFIX))

@@ -172,7 +172,9 @@ def _volume_delete(call: Call) -> object:
 
 
 def _prune_options(call: Call) -> str:
-    text = call.opt_text("prune-backups")
+    # the raw text: the parsed parameter is an options object, not a property string
+    raw = call.raw.get("prune-backups")
+    text = None if raw is None else str(raw)
     if text is None:
         plugin = StorageManager(call.node).registry.get(call.text("storage"))
         text = plugin.prune_backups or "keep-all=1"

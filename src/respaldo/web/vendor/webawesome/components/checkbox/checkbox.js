@@ -1,0 +1,34 @@
+/*! Copyright 2026 Fonticons, Inc. - https://webawesome.com/license */
+import {
+  WaCheckbox
+} from "../../chunks/chunk.4AI6OCVC.js";
+import "../../chunks/chunk.YNIJJMXK.js";
+import "../../chunks/chunk.GWSUX3V5.js";
+import "../../chunks/chunk.HJ65SLMP.js";
+import "../../chunks/chunk.K5EDTD7G.js";
+import "../../chunks/chunk.5VKLVAP2.js";
+import "../../chunks/chunk.VC3BPUZJ.js";
+import "../../chunks/chunk.RPQJAXXR.js";
+import "../../chunks/chunk.RWNXKUCF.js";
+import "../../chunks/chunk.JB5Y2AN3.js";
+import "../../chunks/chunk.3MSWQ3RG.js";
+import "../../chunks/chunk.KWDPKKFO.js";
+import "../../chunks/chunk.SLTXS4GR.js";
+import "../../chunks/chunk.MEATLWHD.js";
+import "../../chunks/chunk.YDQCS2HK.js";
+import "../../chunks/chunk.WDIIGUNP.js";
+import "../../chunks/chunk.WLKYECLX.js";
+import "../../chunks/chunk.PZAN6FPN.js";
+import "../../chunks/chunk.LBLI4KS5.js";
+import "../../chunks/chunk.H23DVATU.js";
+import "../../chunks/chunk.EFUXUR2V.js";
+import "../../chunks/chunk.UDRJMWVZ.js";
+import "../../chunks/chunk.KKI7M5DP.js";
+import "../../chunks/chunk.HGBRCPUS.js";
+import "../../chunks/chunk.YPRC5XZF.js";
+import "../../chunks/chunk.TLFIX76K.js";
+import "../../chunks/chunk.BKE5EYM3.js";
+import "../../chunks/chunk.JHZRD2LV.js";
+export {
+  WaCheckbox as default
+};

@@ -1,0 +1,49 @@
+/*! Copyright 2026 Fonticons, Inc. - https://webawesome.com/license */
+import {
+  WaDialog
+} from "../../chunks/chunk.MOCFCD22.js";
+import "../../chunks/chunk.UMPSPH77.js";
+import "../../chunks/chunk.DITA2S5A.js";
+import "../../chunks/chunk.RMZ7BVDM.js";
+import "../../chunks/chunk.4ZAKP7NY.js";
+import "../../chunks/chunk.MQODJ75V.js";
+import "../../chunks/chunk.3NKIHICW.js";
+import "../../chunks/chunk.PX3HMKF7.js";
+import "../../chunks/chunk.VRQU2Y2Z.js";
+import "../../chunks/chunk.3H2FQERJ.js";
+import "../../chunks/chunk.QVJVDGCX.js";
+import "../../chunks/chunk.L2PH6XPF.js";
+import "../../chunks/chunk.RKPV5RWB.js";
+import "../../chunks/chunk.R7QX4M6R.js";
+import "../../chunks/chunk.5VKLVAP2.js";
+import "../../chunks/chunk.VC3BPUZJ.js";
+import "../../chunks/chunk.RPQJAXXR.js";
+import "../../chunks/chunk.RWNXKUCF.js";
+import "../../chunks/chunk.JB5Y2AN3.js";
+import "../../chunks/chunk.3MSWQ3RG.js";
+import "../../chunks/chunk.YLIESRP2.js";
+import "../../chunks/chunk.K5Q2EBKV.js";
+import "../../chunks/chunk.L6CIKOFQ.js";
+import "../../chunks/chunk.KWDPKKFO.js";
+import "../../chunks/chunk.SLTXS4GR.js";
+import "../../chunks/chunk.MEATLWHD.js";
+import "../../chunks/chunk.YDQCS2HK.js";
+import "../../chunks/chunk.WDIIGUNP.js";
+import "../../chunks/chunk.WLKYECLX.js";
+import "../../chunks/chunk.PZAN6FPN.js";
+import "../../chunks/chunk.LBLI4KS5.js";
+import "../../chunks/chunk.H23DVATU.js";
+import "../../chunks/chunk.EFUXUR2V.js";
+import "../../chunks/chunk.DL7HG4WM.js";
+import "../../chunks/chunk.D5HA4OFX.js";
+import "../../chunks/chunk.HOKYDFUG.js";
+import "../../chunks/chunk.UDRJMWVZ.js";
+import "../../chunks/chunk.KKI7M5DP.js";
+import "../../chunks/chunk.HGBRCPUS.js";
+import "../../chunks/chunk.YPRC5XZF.js";
+import "../../chunks/chunk.TLFIX76K.js";
+import "../../chunks/chunk.BKE5EYM3.js";
+import "../../chunks/chunk.JHZRD2LV.js";
+export {
+  WaDialog as default
+};
