@@ -124,6 +124,7 @@ def _config(call: Call) -> object:
     store = VmStore(call.node)
     config = store.load(_vmid(call))
     data: dict[str, object] = dict(config.as_dict())
+    data.pop("description", None)  # an older "description:" line is part of the description
     if config.description:
         data["description"] = config.description
     data["digest"] = store.digest(_vmid(call))

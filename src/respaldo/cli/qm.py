@@ -12,6 +12,7 @@ from typing import cast
 
 from respaldo.cli.commands import Command, register_commands
 from respaldo.cli.output import OUTPUT_FORMAT, emit, print_table
+from respaldo.config.pvetext import encode_text
 from respaldo.config.schema import boolean
 from respaldo.node import Node
 from respaldo.services import qmconfig, qmpower
@@ -56,13 +57,17 @@ def cmd_set(params: dict[str, object], node: Node) -> None:
 
 def cmd_config(params: dict[str, object], node: Node) -> None:
     config = VmConfigService(node).config(_vmid(params))
-    data = dict(sorted(config.as_dict().items()))
+    data = config.as_dict()
+    data.pop("description", None)
     if config.description:
-        data = {"description": config.description, **data}
+        data["description"] = config.description
+    data = dict(sorted(data.items()))
 
     def text() -> None:
+        # As PVE/CLI/qm.pm prints it: one line per key, the description encoded again so
+        # that it stays on its line (the JSON output has the decoded text).
         for key, value in data.items():
-            print(f"{key}: {value}")
+            print(f"{key}: {encode_text(value) if key == 'description' else value}")
 
     emit(_fmt(params), data, text)
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from respaldo.config.ids import is_decimal
-from respaldo.config.keyvalue import Comment, KeyValueFile, parse_keyvalue, read_keyvalue
+from respaldo.config.keyvalue import Comment, KeyValueFile, Option, parse_keyvalue, read_keyvalue
 from respaldo.config.propstring import format_propstring, parse_propstring, parse_size
+from respaldo.config.pvetext import decode_text, encode_text
 from respaldo.errors import ConfigError, InputError, RespaldoError
 
 DISK_BUSES = {"ide": 4, "sata": 6, "scsi": 31, "virtio": 16}
@@ -136,14 +137,25 @@ class VmConfig:
 
     @property
     def description(self) -> str:
-        return "\n".join(self.data.main.comments())
+        """The description as text: every comment line of the main section, decoded, and a
+        ``description:`` line (an older form), trailing whitespace removed, as qemu-server's
+        ``parse_vm_config`` reads it."""
+        text = ""
+        for line in self.data.main.lines:
+            if isinstance(line, Comment):
+                text += decode_text(line.text) + "\n"
+            elif line.key == "description":
+                text += decode_text(line.value)
+        return text.rstrip()
 
     def set_description(self, text: str) -> None:
-        """Proxmox keeps the description as the comment lines at the top of the file."""
+        """Proxmox writes the description as comment lines at the top of the file, each line
+        encoded with ``encode_text`` (``Web server: prod`` -> ``#Web server%3A prod``)."""
         lines = self.data.main.lines
-        lines[:] = [ln for ln in lines if not isinstance(ln, Comment)]
+        lines[:] = [ln for ln in lines if isinstance(ln, Option) and ln.key != "description"]
         if text:
-            lines[:0] = [Comment(part) for part in text.replace("\r", "").split("\n")]
+            parts = text.replace("\r", "").split("\n")
+            lines[:0] = [Comment(encode_text(part)) for part in parts]
 
     # -- typed views ------------------------------------------------------------------------
 

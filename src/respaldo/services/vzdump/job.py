@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import socket
 import time
 from collections.abc import Mapping
@@ -66,11 +67,22 @@ def resolve_target(node: Node, opts: VzdumpOptions) -> Target:
 
 
 def notes_from_template(template: str, node: Node, vmid: int, guestname: str) -> str:
+    """The notes of a backup from ``notes-template``: ``\\n`` is a line feed and ``\\\\`` a
+    backslash, read left to right as pve-manager's ``PVE/VZDump.pm`` does (so ``\\\\n`` is a
+    backslash and an ``n``); then the ``{{variables}}``. InputError for another escape."""
     values = {"cluster": node.name, "guestname": guestname, "node": node.name, "vmid": str(vmid)}
-    text = template.replace("\\n", "\n")
+    text = re.sub(r"\\(.)", lambda m: _notes_escape(template, m.group(1)), template)
     for key, value in values.items():
         text = text.replace("{{" + key + "}}", value)
     return text
+
+
+def _notes_escape(template: str, char: str) -> str:
+    if char == "n":
+        return "\n"
+    if char == "\\":
+        return "\\"
+    raise InputError("notes-template", template, f"unknown escape sequence '\\{char}'")
 
 
 class VzdumpJob:
@@ -193,10 +205,12 @@ class VzdumpJob:
             raise
         if self.opts.notes_template:
             log.info("adding notes to backup")
-            store.set_notes(
-                outcome.filename,
-                notes_from_template(self.opts.notes_template, self.node, vmid, name),
-            )
+            try:
+                notes = notes_from_template(self.opts.notes_template, self.node, vmid, name)
+            except InputError as err:  # a warning, as in PVE/VZDump.pm: the archive is fine
+                log.warn(f"unable to add notes - {err}")
+            else:
+                store.set_notes(outcome.filename, notes)
         if self.opts.protected:
             log.info("marking backup as protected")
             store.set_protected(outcome.filename, True)
