@@ -123,6 +123,20 @@ class VMStateError(ConflictError):
     """The VM is in a state that does not allow the operation (e.g. running)."""
 
 
+class UnsupportedConfig(RespaldoError):
+    """A VM config holds keys respaldo cannot apply when QEMU starts; ``problems`` maps each
+    key to why. Nothing was started."""
+
+    http_status = 400
+    user_error = True
+
+    def __init__(self, vmid: int, problems: dict[str, str]) -> None:
+        listed = "; ".join(f"{key}: {reason}" for key, reason in problems.items())
+        super().__init__(f"VM {vmid} cannot start as its configuration says - {listed}")
+        self.vmid = vmid
+        self.problems = problems
+
+
 class LockTimeout(ConflictError):
     def __init__(self, what: str, seconds: float) -> None:
         super().__init__(f"can't lock {what}: timeout after {seconds:g} seconds")

@@ -21,9 +21,10 @@ def run_bytes(
     env: Mapping[str, str] | None = None,
     data: bytes | None = None,
     cwd: Path | None = None,
+    pass_fds: tuple[int, ...] = (),
 ) -> bytes:
-    """Run a program to completion (``data`` on its stdin) and return its stdout as bytes;
-    raise CommandError (with its stderr) on failure."""
+    """Run a program to completion (``data`` on its stdin, ``pass_fds`` open in it) and return
+    its stdout as bytes; raise CommandError (with its stderr) on failure."""
     try:
         proc = subprocess.run(
             argv,
@@ -33,6 +34,7 @@ def run_bytes(
             cwd=cwd,
             input=data,
             stdin=subprocess.DEVNULL if data is None else None,
+            pass_fds=pass_fds,
             check=False,
         )
     except FileNotFoundError as err:

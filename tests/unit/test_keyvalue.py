@@ -29,7 +29,7 @@ def test_vm_config_views_of_a_proxmox_file() -> None:
     assert scsi1 is not None and not scsi1.backup and scsi1.size == 4 << 30
     assert config.nets()[0].mac == "BC:24:11:AA:BB:CC"
     assert config.unused_volumes() == [("unused0", "local:100/vm-100-disk-2.qcow2")]
-    assert config.boot_order() == ["scsi0", "ide2", "net0"]
+    assert config.default_boot_devices() == ["scsi0", "ide2", "net0"]
     assert [name for name, _ in config.data.sections] == ["before-upgrade", "PENDING"]
 
 

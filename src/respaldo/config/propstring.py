@@ -11,7 +11,7 @@ import re
 
 from respaldo.errors import InputError
 
-_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGT]?)$")
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*(?:([KMGT])(?:iB)?)?$")
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
@@ -40,7 +40,7 @@ def format_propstring(props: dict[str, str], default_key: str | None) -> str:
 
 
 def parse_size(text: str, what: str = "size", default_unit: str = "") -> int:
-    """``32G`` -> bytes. Units K, M, G, T are powers of 1024, as in Proxmox."""
+    """``32G`` (or ``32GiB``) -> bytes. Units K, M, G, T are powers of 1024, as in Proxmox."""
     match = _SIZE.match(text.strip())
     if not match:
         raise InputError(what, text, "expected a number with an optional unit K, M, G or T")

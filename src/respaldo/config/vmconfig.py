@@ -10,63 +10,29 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from respaldo.config.drive import DISK_BUSES, DRIVE_KEY, Drive, is_drive_key
 from respaldo.config.ids import is_decimal
 from respaldo.config.keyvalue import Comment, KeyValueFile, Option, parse_keyvalue, read_keyvalue
-from respaldo.config.propstring import format_propstring, parse_propstring, parse_size
+from respaldo.config.propstring import parse_propstring
 from respaldo.config.pvetext import decode_text, encode_text
+from respaldo.config.vmformats import NIC_MODELS
 from respaldo.errors import ConfigError, InputError, RespaldoError
 
-DISK_BUSES = {"ide": 4, "sata": 6, "scsi": 31, "virtio": 16}
-DRIVE_KEY = re.compile(r"^(ide|sata|scsi|virtio)(\d+)$")
+__all__ = [
+    "DISK_BUSES",
+    "DRIVE_KEY",
+    "NET_KEY",
+    "NET_MODELS",
+    "UNUSED_KEY",
+    "Drive",
+    "NetDevice",
+    "VmConfig",
+    "is_drive_key",
+]
+
 NET_KEY = re.compile(r"^net(\d+)$")
 UNUSED_KEY = re.compile(r"^unused(\d+)$")
-NET_MODELS = ("virtio", "e1000", "rtl8139", "vmxnet3")
-
-
-def is_drive_key(key: str) -> bool:
-    match = DRIVE_KEY.match(key)
-    return bool(match) and int(match.group(2)) < DISK_BUSES[match.group(1)]  # type: ignore[union-attr]
-
-
-@dataclass
-class Drive:
-    key: str
-    volume: str  # a volume id, an absolute path, or "none" (empty CD-ROM drive)
-    props: dict[str, str]
-
-    @classmethod
-    def parse(cls, key: str, value: str) -> Drive:
-        props = parse_propstring(value, "file", key)
-        volume = props.pop("file", None)
-        if not volume:
-            raise InputError(
-                key, value, "a drive needs a volume (e.g. 'local:100/vm-100-disk-0.qcow2')"
-            )
-        return cls(key, volume, props)
-
-    def format(self) -> str:
-        return format_propstring({"file": self.volume, **self.props}, "file")
-
-    @property
-    def bus(self) -> str:
-        return DRIVE_KEY.match(self.key).group(1)  # type: ignore[union-attr]
-
-    @property
-    def index(self) -> int:
-        return int(DRIVE_KEY.match(self.key).group(2))  # type: ignore[union-attr]
-
-    @property
-    def is_cdrom(self) -> bool:
-        return self.props.get("media") == "cdrom"
-
-    @property
-    def backup(self) -> bool:
-        return self.props.get("backup", "1") != "0"
-
-    @property
-    def size(self) -> int | None:
-        size = self.props.get("size")
-        return parse_size(size, f"{self.key} size") if size else None
+NET_MODELS = tuple(NIC_MODELS)
 
 
 @dataclass
@@ -78,12 +44,16 @@ class NetDevice:
 
     @classmethod
     def parse(cls, key: str, value: str) -> NetDevice:
+        """``virtio=BC:24:11:..,bridge=vmbr0`` (or ``model=virtio,macaddr=...``)."""
         props = parse_propstring(value, "model", key)
         model = next((m for m in NET_MODELS if m in props), None)
-        if model is None:
+        if model is not None:
+            mac = props.pop(model)
+            props.pop("model", None)
+        elif props.get("model") in NET_MODELS:
+            model, mac = props.pop("model"), props.pop("macaddr", "")
+        else:
             raise InputError(key, value, f"needs a model: one of {', '.join(NET_MODELS)}")
-        mac = props.pop(model)
-        props.pop("model", None)
         return cls(key, model, mac, props)
 
 
@@ -159,7 +129,8 @@ class VmConfig:
 
     # -- typed views ------------------------------------------------------------------------
 
-    def _int(self, key: str, default: int) -> int:
+    def get_int(self, key: str, default: int) -> int:
+        """A positive whole number the config holds under ``key``, else ``default``."""
         value = self.get(key)
         if value is None:
             return default
@@ -174,15 +145,15 @@ class VmConfig:
     @property
     def memory(self) -> int:
         """MiB, Proxmox's default 512."""
-        return self._int("memory", 512)
+        return self.get_int("memory", 512)
 
     @property
     def cores(self) -> int:
-        return self._int("cores", 1)
+        return self.get_int("cores", 1)
 
     @property
     def sockets(self) -> int:
-        return self._int("sockets", 1)
+        return self.get_int("sockets", 1)
 
     @property
     def lock(self) -> str | None:
@@ -212,12 +183,22 @@ class VmConfig:
             n += 1
         return f"unused{n}"
 
-    def boot_order(self) -> list[str]:
-        """Keys from ``boot: order=scsi0;net0``; default: the disks, in config order."""
-        boot = self.get("boot")
-        if boot and boot.startswith("order="):
-            return [k for k in boot.removeprefix("order=").split(";") if k]
-        return [d.key for d in self.disks()]
+    def default_boot_devices(self) -> list[str]:
+        """qemu-server's ``get_default_bootdevices``: the first disk, the first CD-ROM and the
+        first NIC (disks in the order ide, scsi, virtio, sata), as ``qm create`` sets them."""
+        rank = {bus: n for n, bus in enumerate(("ide", "scsi", "virtio", "sata"))}
+        drives = sorted(
+            (d for d in self.drives() if d.on_bus), key=lambda d: (rank[d.interface], d.index)
+        )
+        devices = []
+        for cdrom in (False, True):
+            first = next((d.key for d in drives if d.is_cdrom == cdrom), None)
+            if first is not None:
+                devices.append(first)
+        nets = sorted(self.nets(), key=lambda n: int(n.key[3:]))
+        if nets:
+            devices.append(nets[0].key)
+        return devices
 
     def set_drive(self, drive: Drive) -> None:
         self.set(drive.key, drive.format())

@@ -1,4 +1,4 @@
-"""Wrapper around ``qemu-img``: create, inspect and resize disk images."""
+"""Wrapper around ``qemu-img``: create, inspect, resize and fill disk images."""
 
 from __future__ import annotations
 
@@ -40,3 +40,9 @@ def info(path: Path) -> ImageInfo:
 
 def resize(path: Path, fmt: str, size: int) -> None:
     _qemu_img("resize", "-q", "-f", fmt, str(path), str(size))
+
+
+def write_into(source: Path, target: Path, target_format: str) -> None:
+    """Copy the bytes of the raw file ``source`` into the existing image ``target`` (as
+    Proxmox fills a new EFI disk from the OVMF variables template)."""
+    _qemu_img("convert", "-q", "-n", "-f", "raw", "-O", target_format, str(source), str(target))

@@ -29,8 +29,12 @@ def runtime_paths(node: Node, vmid: int) -> RuntimePaths:
         qmp_job=base / f"{vmid}.qmp-job",
         qga=base / f"{vmid}.qga",
         serial_log=node.log_dir / "qemu" / f"{vmid}.serial.log",
+        swtpm_socket=base / f"{vmid}.swtpm",
+        swtpm_pidfile=base / f"{vmid}.swtpm.pid",
+        swtpm_log=node.log_dir / "qemu" / f"{vmid}-swtpm.log",
+        efivars=base / f"{vmid}-ovmf.fd",
     )
-    for sock in (paths.qmp, paths.qmp_job, paths.qga):
+    for sock in (paths.qmp, paths.qmp_job, paths.qga, paths.swtpm_socket):
         if len(os.fsencode(sock)) > MAX_SOCKET_PATH:
             raise QemuError(
                 f"socket path {sock} is longer than {MAX_SOCKET_PATH} bytes; "
@@ -114,5 +118,14 @@ def kill(pid: int, timeout: float = 10.0) -> None:
 
 
 def clean_runtime_files(paths: RuntimePaths) -> None:
-    for path in (paths.pidfile, paths.qmp, paths.qmp_job, paths.qga):
+    """Remove what a VM's QEMU and swtpm leave behind (swtpm ends with QEMU: ``--terminate``)."""
+    for path in (
+        paths.pidfile,
+        paths.qmp,
+        paths.qmp_job,
+        paths.qga,
+        paths.swtpm_socket,
+        paths.swtpm_pidfile,
+        paths.efivars,
+    ):
         path.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ and digest beside it, never a protected one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from respaldo.storage.backupstore import ArchiveSource, BackupStore
 from respaldo.storage.base import CONTENT_TYPES, StorageStatus, VolumeInfo
 from respaldo.storage.dirstorage import BACKUP_PREFIX, backup_volume
 from respaldo.storage.registry import StorageRegistry
+
+_IMAGE_EXTENSION = re.compile(r"\.(raw|qcow2|vmdk)$")
 
 _STORAGE_OPT = string("storage", "Only list status for specified storage.", format="pve-storage-id")
 _CONTENT = string(
@@ -87,7 +90,7 @@ ALLOC_PARAMS = Schema(
         integer("vmid", "Specify owner VM.", format="pve-vmid", optional=False),
         string(
             "filename",
-            "The name of the file to create: vm-<vmid>-disk-<n>.<fmt>, or - for the next "
+            "The name of the file to create: vm-<vmid>-disk-<n>[.<fmt>], or - for the next "
             "free name.",
             optional=False,
         ),
@@ -195,14 +198,28 @@ class StorageManager:
     def alloc(
         self, storage: str, vmid: int, filename: str, size: str, fmt: str | None = None
     ) -> str:
-        """``pvesm alloc``: size in KiB unless it has a unit (K, M, G, T)."""
+        """``pvesm alloc``: size in KiB unless it has a unit (K, M, G, T).
+
+        The format comes from the file name's extension (pve-storage's ``Content.pm``: a
+        different ``fmt`` is refused), else ``fmt``, else the storage's default (raw); a name
+        without a format extension gets the format's (``vm-100-disk-5`` + raw ->
+        ``vm-100-disk-5.raw``).
+        """
         check_vmid(vmid)
         size_bytes = parse_size(size, "size", default_unit="K")
         name = None if filename in ("", "-") else filename
-        if name and fmt is None:
-            fmt = name.rpartition(".")[2]
         plugin = self.registry.get(storage)
-        return f"{storage}:{plugin.alloc_image(vmid, fmt or 'qcow2', size_bytes, name)}"
+        extension = _IMAGE_EXTENSION.search(name or "")
+        if extension is not None:
+            if fmt is not None and fmt != extension.group(1):
+                raise InputError(
+                    "format", fmt, f"different storage formats ({fmt} != {extension.group(1)})"
+                )
+            fmt = extension.group(1)
+        fmt = fmt or plugin.default_format
+        if name is not None and extension is None:
+            name = f"{name}.{fmt}"
+        return f"{storage}:{plugin.alloc_image(vmid, fmt, size_bytes, name)}"
 
     def _user_of(self, volid: str) -> str | None:
         for vmid in self.vms.vmids():

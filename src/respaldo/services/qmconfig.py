@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import time
 import uuid
 from collections.abc import Mapping
 
@@ -22,16 +23,19 @@ from respaldo.config.propstring import (
 from respaldo.config.schema import Schema, string
 from respaldo.config.stdparams import SKIPLOCK, VMID
 from respaldo.config.vmconfig import (
-    DRIVE_KEY,
     UNUSED_KEY,
     Drive,
     NetDevice,
     VmConfig,
     is_drive_key,
 )
+from respaldo.config.vmformats import MACHINE_FORMAT
 from respaldo.config.vmschema import MANAGED_KEYS, VM_CONFIG
 from respaldo.errors import InputError, NoSuchVolume, VMStateError
 from respaldo.node import Node
+from respaldo.qemu import capabilities
+from respaldo.qemu.machine import windows_version
+from respaldo.runner import binary
 from respaldo.services.disks import DiskManager, is_owned_volume
 from respaldo.services.qmpower import VmPower
 from respaldo.services.vmstore import VmStore
@@ -150,6 +154,8 @@ class VmConfigService:
                 drive = self.disks.allocate(config.vmid, requested)
                 if drive is not requested:
                     allocated.append(drive.volume)
+                else:
+                    drive = self.disks.attach(requested)
                 old = config.drive(key)
                 if old and old.volume != drive.volume and is_owned_volume(old.volume, config.vmid):
                     config.set(config.next_unused_key(), old.volume)
@@ -173,14 +179,25 @@ class VmConfigService:
                 normalised.setdefault(key, value)
             if normalised.get("vmgenid") == "1":
                 normalised["vmgenid"] = str(uuid.uuid4())
-            if any(
-                DRIVE_KEY.match(k).group(1) == "scsi"  # type: ignore[union-attr]
-                for k in normalised
-                if is_drive_key(k)
-            ):
-                normalised.setdefault("scsihw", "virtio-scsi-pci")
+            normalised.update(self._created(normalised))
             self._apply(config, normalised)
+            devices = config.default_boot_devices()
+            if "boot" not in normalised and devices:
+                config.set("boot", "order=" + ";".join(devices))
         return config
+
+    def _created(self, options: Mapping[str, str]) -> dict[str, str]:
+        """What qemu-server's create adds: ``meta`` (the creating QEMU and the time) and, for
+        Windows guests, the machine pinned to this QEMU's version."""
+        qemu = capabilities.query(binary("qemu-system-x86_64"))
+        added = {"meta": f"creation-qemu={qemu.full_version},ctime={int(time.time())}"}
+        machine = MACHINE_FORMAT.split(options.get("machine") or "", "machine")
+        base = machine.pop("type", "pc")
+        if windows_version(options.get("ostype")) and base in ("pc", "q35"):
+            version = f"{qemu.version[0]}.{qemu.version[1]}"
+            pinned = f"pc-i440fx-{version}" if base == "pc" else f"pc-q35-{version}"
+            added["machine"] = ",".join([pinned, *(f"{k}={v}" for k, v in machine.items())])
+        return added
 
     def config(self, vmid: int) -> VmConfig:
         return self.store.load(vmid)

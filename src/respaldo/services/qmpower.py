@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import enum
 import os
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 from respaldo.config.schema import Schema, boolean, integer
 from respaldo.config.stdparams import SKIPLOCK, VMID
-from respaldo.config.vmconfig import VmConfig
-from respaldo.errors import QemuError, QmpError, VMStateError
+from respaldo.config.vmconfig import Drive, VmConfig
+from respaldo.errors import InputError, QemuError, QmpError, UnsupportedConfig, VMStateError
 from respaldo.node import Accelerator, Node, kvm_usable
-from respaldo.qemu import process
-from respaldo.qemu.cmdline import build_argv, qemu_environment
+from respaldo.qemu import capabilities, firmware, process
+from respaldo.qemu import tpm as swtpm
+from respaldo.qemu.cmdline import HostFacts, RuntimePaths, build_argv, qemu_environment
+from respaldo.qemu.machine import resolve_machine
 from respaldo.qemu.qmp import Qmp
+from respaldo.qemu.support import refusals
 from respaldo.runner import binary, run
 from respaldo.services.disks import DiskManager
 from respaldo.services.vmstore import VmStore
@@ -141,28 +146,70 @@ class VmPower:
         return [self.status(vmid) for vmid in self.store.vmids()]
 
     def start(self, vmid: int, paused: bool = False, skiplock: bool = False) -> int:
-        """Start QEMU (daemonized); with ``paused`` the guest CPUs wait for ``resume``."""
+        """Start QEMU (daemonized); with ``paused`` the guest CPUs wait for ``resume``.
+
+        UnsupportedConfig, before anything runs, when the config holds keys respaldo cannot
+        apply; a VM with ``tpmstate0`` gets its swtpm first, one with ``bios: ovmf`` its
+        firmware images.
+        """
         with self.store.operating(vmid, skiplock) as config:
             paths = process.runtime_paths(self.node, vmid)
             if process.running_pid(paths) is not None:
                 raise VMStateError(f"VM {vmid} already running")
+            problems = refusals(config.as_dict(), [name for name, _ in config.data.sections])
+            if problems:
+                raise UnsupportedConfig(vmid, problems)
             drives = self.disks.resolve(config.drives())
-            process.clean_runtime_files(paths)
+            qemu = binary("qemu-system-x86_64")
+            host = self._host_facts(config, qemu)
+            kvm = self._use_kvm(config)
+            argv = build_argv(qemu, config, drives, paths, kvm=kvm, host=host, paused=paused)
+            self._stop_leftovers(paths)
             self.node.ensure_dirs()
             paths.serial_log.parent.mkdir(parents=True, exist_ok=True)
-            argv = build_argv(
-                binary("qemu-system-x86_64"),
-                config,
-                drives,
-                paths,
-                kvm=self._use_kvm(config),
-                paused=paused,
-            )
-            run(argv, timeout=60, env=qemu_environment(os.environ))
+            if host.ovmf is not None and not any(rd.drive.is_efidisk for rd in drives):
+                # As Proxmox: a VM without efidisk0 boots on a fresh copy of the template.
+                shutil.copyfile(host.ovmf.vars, paths.efivars)
+            tpm = next((rd for rd in drives if rd.drive.is_tpmstate), None)
+            if tpm is not None and tpm.path is not None:
+                self._start_swtpm(tpm.drive, tpm.path, paths)
+            try:
+                run(argv, timeout=60, env=qemu_environment(os.environ))
+            except BaseException:
+                swtpm.stop(_swtpm_paths(paths))
+                raise
             pid = process.running_pid(paths)
             if pid is None:
+                swtpm.stop(_swtpm_paths(paths))
                 raise QemuError(f"VM {vmid}: QEMU reported success but is not running")
             return pid
+
+    def _host_facts(self, config: VmConfig, qemu: str) -> HostFacts:
+        caps = capabilities.query(qemu)
+        values = config.as_dict()
+        ovmf = None
+        if values.get("bios") == "ovmf":
+            machine = resolve_machine(values, caps.machines)
+            efidisk = config.drive("efidisk0")
+            props = efidisk.props if efidisk is not None else {}
+            keys = props.get("pre-enrolled-keys", "0") in ("1", "on", "yes", "true")
+            ovmf = firmware.ovmf_images(props.get("efitype"), keys, machine.q35)
+        return HostFacts(caps.machines, caps.cpu_models, ovmf, capabilities.host_virt_flag())
+
+    @staticmethod
+    def _stop_leftovers(paths: RuntimePaths) -> None:
+        """A swtpm that no QEMU ever connected to (a start that failed half-way) and the
+        runtime files of an earlier run."""
+        swtpm.stop(_swtpm_paths(paths))
+        process.clean_runtime_files(paths)
+
+    @staticmethod
+    def _start_swtpm(drive: Drive, state: Path, paths: RuntimePaths) -> None:
+        if drive.props.get("format", "raw") != "raw" or not state.is_file():
+            raise InputError("tpmstate0", drive.volume, "swtpm needs a raw volume")
+        version = drive.props.get("version", "v1.2")
+        swtpm.setup(state, version)
+        swtpm.start(state, version, _swtpm_paths(paths))
 
     def stop(self, vmid: int, timeout: float = 10.0, skiplock: bool = False) -> None:
         """Hard stop: QMP ``quit``, then SIGTERM/SIGKILL if QEMU does not go."""
@@ -182,6 +229,7 @@ class VmPower:
             pass  # the monitor is gone or stuck: the signals below end the process
         if not process.wait_exit(pid, timeout):
             process.kill(pid)
+        swtpm.stop(_swtpm_paths(paths))  # ends by itself with QEMU (--terminate)
         process.clean_runtime_files(paths)
 
     def shutdown(
@@ -233,3 +281,7 @@ class VmPower:
             self._running_pid(vmid)
             with self.qmp(vmid) as qmp:
                 qmp.execute("cont")
+
+
+def _swtpm_paths(paths: RuntimePaths) -> swtpm.SwtpmPaths:
+    return swtpm.SwtpmPaths(paths.swtpm_socket, paths.swtpm_pidfile, paths.swtpm_log)

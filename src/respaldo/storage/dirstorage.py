@@ -43,6 +43,8 @@ def backup_volume(info: BackupInfo) -> VolumeInfo:
 
 class DirStorage:
     type = "dir"
+    #: The format of a new disk when none is asked for (pve-storage ``DirPlugin``: raw).
+    default_format = "raw"
 
     def __init__(
         self,
