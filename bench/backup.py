@@ -113,7 +113,9 @@ def main() -> None:
         best, qemu_cpu, archive = min(ours, key=lambda run: run[0].seconds)
         peak_rss = max(run[0].rss_mib for run in ours)
 
-        node.respaldo("qm", "create", "901", "--memory", "64", "--virtio0", "local:100")
+        node.respaldo(
+            "qm", "create", "901", "--memory", "64", "--virtio0", "local:100,format=qcow2"
+        )
         node.respaldo("qm", "start", "901")
         empty, _, _ = respaldo_backup(node, 901)
 

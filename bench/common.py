@@ -142,7 +142,9 @@ def drop_into_cache(path: Path) -> None:
 
 def mixed_disk_vm(node: Node, vmid: int, size_gib: float, tmp: Path) -> tuple[Path, int]:
     """VM ``vmid`` whose qcow2 disk holds write_mixed_raw's data; (image, allocated bytes)."""
-    node.respaldo("qm", "create", str(vmid), "--memory", "64", "--virtio0", f"local:{size_gib}")
+    node.respaldo(
+        "qm", "create", str(vmid), "--memory", "64", "--virtio0", f"local:{size_gib},format=qcow2"
+    )
     image = node.home / f"storage/local/images/{vmid}/vm-{vmid}-disk-0.qcow2"
     raw = tmp / "disk.raw"
     allocated = write_mixed_raw(raw, int(size_gib * GIB))

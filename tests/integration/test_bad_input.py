@@ -45,7 +45,7 @@ def _tree(home: Path) -> dict[str, str]:
         (["pvesm", "alloc", "local", "100", "-", "12Q"], "invalid value for size '12Q'"),
         (["pvesm", "add", "dir", "Bad_Id", "--path", "/tmp"], "invalid value for storage 'Bad_Id'"),
         (["pvesm", "add", "dir", "local", "--path", "/tmp"], "already defined"),
-        (["pvesm", "free", "local:100/vm-100-disk-0.qcow2"], "in use by VM 100 (scsi0)"),
+        (["pvesm", "free", "local:100/vm-100-disk-0.raw"], "in use by VM 100 (scsi0)"),
     ],
 )
 def test_bad_input_is_named_and_changes_nothing(cli: Cli, args: list[str], message: str) -> None:

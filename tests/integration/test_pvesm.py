@@ -29,7 +29,7 @@ def test_add_alloc_list_path_free_remove(cli: Cli, tmp_path: Path) -> None:
     assert f"dir: other\n\tpath {other}\n\tcontent images,backup\n" in cfg
     assert "dir: local\n" in cfg
 
-    out = cli.run("pvesm", "alloc", "other", "200", "-", "64M").stdout
+    out = cli.run("pvesm", "alloc", "other", "200", "-", "64M", "--format", "qcow2").stdout
     assert "successfully created 'other:200/vm-200-disk-0.qcow2'" in out
     cli.run("pvesm", "alloc", "other", "200", "vm-200-disk-5.raw", "1024")  # KiB
     volumes = json.loads(cli.run("pvesm", "list", "other", "--output-format", "json").stdout)

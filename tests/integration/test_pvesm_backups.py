@@ -19,7 +19,7 @@ MAP_LINE = "#qmdump#map:virtio0:drive-virtio0:local:qcow2:"
 
 def make_backup(cli: Cli) -> Path:
     """VM 100 with one 64 MiB disk, backed up with zstd; the archive's path."""
-    cli.run("qm", "create", "100", "--memory", "64", "--virtio0", "local:0.0625")
+    cli.run("qm", "create", "100", "--memory", "64", "--virtio0", "local:0.0625,format=qcow2")
     cli.run("vzdump", "100", "--compress", "zstd", timeout=120)
     [archive] = archives(cli)
     return archive

@@ -39,11 +39,11 @@ def _backed_up_vm(cli: Cli, compress: str = "zstd") -> Path:
         "--net0",
         "virtio",
         "--virtio0",
-        "local:0.25",
+        "local:0.25,format=qcow2",
         "--sata1",
         "local:0.125,format=raw",
         "--scsi2",
-        "local:0.0625,backup=0",
+        "local:0.0625,backup=0,format=qcow2",
     )
     images = cli.home / IMAGES / "100"
     write_patterns(

@@ -39,7 +39,7 @@ def _create_two_disk_vm(cli: Cli, vmid: int = 100) -> None:
         "--memory",
         "128",
         "--scsi0",
-        "local:1",
+        "local:1,format=qcow2",
         "--virtio1",
         "local:1,format=raw",
         "--net0",
@@ -118,12 +118,12 @@ def test_set_adds_disks_and_deleting_a_disk_keeps_it_as_unused(cli: Cli) -> None
     cli.run("qm", "set", "103", "--sata1", "local:1", "--cores", "2")
     cli.run("qm", "set", "103", "--delete", "sata1")
     config = cli.run("qm", "config", "103").stdout
-    assert "unused0: local:103/vm-103-disk-1.qcow2" in config and "sata1" not in config
+    assert "unused0: local:103/vm-103-disk-1.raw" in config and "sata1" not in config
     cli.run("qm", "set", "103", "--delete", "unused0")
-    assert not (cli.home / "storage/local/images/103/vm-103-disk-1.qcow2").exists()
+    assert not (cli.home / "storage/local/images/103/vm-103-disk-1.raw").exists()
     new = cli.run("qm", "resize", "103", "scsi0", "+1G")
     assert new.returncode == 0
-    assert "scsi0: local:103/vm-103-disk-0.qcow2,size=2G" in cli.run("qm", "config", "103").stdout
+    assert "scsi0: local:103/vm-103-disk-0.raw,size=2G" in cli.run("qm", "config", "103").stdout
 
 
 def test_disks_are_not_changed_under_a_running_vm(cli: Cli) -> None:
@@ -138,6 +138,7 @@ def test_disks_are_not_changed_under_a_running_vm(cli: Cli) -> None:
     cli.run("qm", "stop", "104")
     # a disk deleted and attached again is no longer listed as unused
     cli.run("qm", "set", "104", "--delete", "scsi1")
-    cli.run("qm", "set", "104", "--scsi3", "local:104/vm-104-disk-1.qcow2")
+    cli.run("qm", "set", "104", "--scsi3", "local:104/vm-104-disk-1.raw")
     config = cli.run("qm", "config", "104").stdout
-    assert "unused0" not in config and "scsi3: local:104/vm-104-disk-1.qcow2" in config
+    # attached by volume id: its size recorded, as Proxmox does
+    assert "unused0" not in config and "scsi3: local:104/vm-104-disk-1.raw,size=1G" in config

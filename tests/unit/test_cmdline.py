@@ -233,7 +233,10 @@ def test_agent_identity_and_extra_args() -> None:
 
 def test_smbios1_base64_fields_are_decoded_and_commas_doubled() -> None:
     # "Acme, Inc." and "Server"
-    value = "base64=1,manufacturer=QWNtZSwgSW5jLg==,product=U2VydmVy,uuid=7b10d7af-b932-4c66-b2c3-3996152ec465"
+    value = (
+        "base64=1,manufacturer=QWNtZSwgSW5jLg==,product=U2VydmVy,"
+        "uuid=7b10d7af-b932-4c66-b2c3-3996152ec465"
+    )
     assert smbios_argument(value) == (
         "type=1,manufacturer=Acme,, Inc.,product=Server,uuid=7b10d7af-b932-4c66-b2c3-3996152ec465"
     )
@@ -277,7 +280,7 @@ def test_ovmf_without_efidisk_runs_on_a_copy_of_the_template() -> None:
 
 
 def test_a_tpm_state_must_be_raw() -> None:
-    with pytest.raises(InputError, match="tpmstate0.*raw"):
+    with pytest.raises(InputError, match=r"tpmstate0.*raw"):
         _argv("tpmstate0: local:100/vm-100-disk-1.qcow2,version=v2.0\n")
 
 
@@ -342,7 +345,7 @@ def test_cpu_under_tcg() -> None:
 def test_what_this_qemu_cannot_run_is_refused_naming_the_key(config: str, message: str) -> None:
     with pytest.raises(InputError, match=message) as info:
         _argv(config)
-    assert info.value.name.startswith(config.split(":")[0])
+    assert info.value.name.startswith(config.split(":", maxsplit=1)[0])
 
 
 @pytest.mark.parametrize(

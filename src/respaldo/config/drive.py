@@ -43,6 +43,10 @@ _CLOUDINIT = re.compile(r"[:/](?:vm-\d+-)?cloudinit(?:\.(?:raw|qcow|qcow2|qed|vm
 _URLENCODED = re.compile(r"[-%a-zA-Z0-9_.!~*'()]*")
 
 
+#: qemu-server's ``valid_drive_names`` order: how Proxmox walks a VM's drives.
+DRIVE_ORDER = ("ide", "scsi", "virtio", "sata", "efidisk", "tpmstate")
+
+
 def is_drive_key(key: str) -> bool:
     """``scsi0``, ``efidisk0``...: a drive key Proxmox defines (``scsi31`` is not one)."""
     match = DRIVE_KEY.match(key)
@@ -52,6 +56,15 @@ def is_drive_key(key: str) -> bool:
     return (digits == "0" or not digits.startswith("0")) and int(digits) < DRIVE_INTERFACES[
         match.group(1)
     ]
+
+
+def drive_rank(key: str) -> tuple[int, int]:
+    """Sort key of a drive key in :data:`DRIVE_ORDER` (ide0..3, scsi0..30, virtio0..15,
+    sata0..5, efidisk0, tpmstate0)."""
+    match = DRIVE_KEY.match(key)
+    if match is None:
+        raise InputError("drive", key, "not a drive key")
+    return DRIVE_ORDER.index(match.group(1)), int(match.group(2))
 
 
 @dataclass
@@ -121,6 +134,17 @@ class Drive:
     def size(self) -> int | None:
         size = self.props.get("size")
         return parse_size(size, f"{self.key} size") if size else None
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        return drive_rank(self.key)
+
+    @property
+    def backup_device(self) -> str:
+        """The device name of the drive in a backup: ``drive-<key>``, but
+        ``drive-tpmstate0-backup`` for the TPM state (PVE/VZDump/QemuServer.pm: that node
+        exists in QEMU only for the backup)."""
+        return "drive-tpmstate0-backup" if self.is_tpmstate else f"drive-{self.key}"
 
     @property
     def new_disk(self) -> tuple[str | None, str] | None:

@@ -186,10 +186,7 @@ class VmConfig:
     def default_boot_devices(self) -> list[str]:
         """qemu-server's ``get_default_bootdevices``: the first disk, the first CD-ROM and the
         first NIC (disks in the order ide, scsi, virtio, sata), as ``qm create`` sets them."""
-        rank = {bus: n for n, bus in enumerate(("ide", "scsi", "virtio", "sata"))}
-        drives = sorted(
-            (d for d in self.drives() if d.on_bus), key=lambda d: (rank[d.interface], d.index)
-        )
+        drives = sorted((d for d in self.drives() if d.on_bus), key=lambda d: d.rank)
         devices = []
         for cdrom in (False, True):
             first = next((d.key for d in drives if d.is_cdrom == cdrom), None)

@@ -404,6 +404,8 @@ def net_properties(text: str, key: str) -> dict[str, object]:
                 parts.append(f"macaddr={value}")
         else:
             parts.append(part)
+    if not any(part.startswith("model=") for part in parts):
+        raise InputError(key, text, f"needs a model: one of {', '.join(NIC_MODELS)}")
     return NET_FORMAT.parse(",".join(parts), key)
 
 

@@ -529,7 +529,7 @@ def _bootindexes(config: VmConfig, values: Mapping[str, str]) -> dict[str, int]:
     letters = str(boot.get("legacy") or "cdn")
     base = {letter: (position + 1) * 100 for position, letter in enumerate(letters)}
     result: dict[str, int] = {}
-    for drive in sorted(config.drives(), key=lambda d: (_DRIVE_RANK[d.interface], d.index)):
+    for drive in sorted(config.drives(), key=lambda d: d.rank):
         if not drive.on_bus:
             continue
         if drive.is_cdrom and not drive.is_cloudinit:
@@ -547,15 +547,10 @@ def _bootindexes(config: VmConfig, values: Mapping[str, str]) -> dict[str, int]:
     return result
 
 
-_DRIVE_RANK = {
-    bus: n for n, bus in enumerate(("ide", "scsi", "virtio", "sata", "efidisk", "tpmstate"))
-}
-
-
 def drive_order(drives: list[ResolvedDrive]) -> list[ResolvedDrive]:
     """Drives in Proxmox's ``valid_drive_names`` order (ide, scsi, virtio, sata, efidisk0,
     tpmstate0), the order QEMU gets their devices in."""
-    return sorted(drives, key=lambda rd: (_DRIVE_RANK[rd.drive.interface], rd.drive.index))
+    return sorted(drives, key=lambda rd: rd.drive.rank)
 
 
 # QEMU serves each NBD read of a backup from a freshly allocated bounce buffer of the request

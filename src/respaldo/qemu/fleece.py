@@ -6,7 +6,9 @@ it was when the job started. One ``transaction`` starts the jobs of all disks, s
 one point in time. QEMU's NBD server exports the scratch nodes read-only.
 
 Node names: the disk's format node ``drive-<key>``, the scratch ``fleece-<key>``, the job
-``fleece-<key>``, the export ``exp-<key>`` named ``drive-<key>`` for NBD clients.
+``fleece-<key>``, the export ``exp-<key>`` named ``drive-<key>`` for NBD clients. The TPM state,
+which QEMU does not have open (swtpm does), is attached read-only for the view as
+``drive-tpmstate0-backup`` (qemu-server's name) and exported under that name.
 """
 
 from __future__ import annotations
@@ -23,17 +25,25 @@ from respaldo.qemu.qmp import Qmp
 
 FLEECE_PREFIX = "fleece-"
 EXPORT_PREFIX = "exp-"
+#: The suffix of nodes attached only for a view (``drive-tpmstate0-backup``).
+ATTACHED_SUFFIX = "-backup"
 EVENT_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
 class FleeceDisk:
+    """A disk of the view. ``attach``: a raw image QEMU does not have open (the TPM state,
+    which swtpm owns), added read-only as the node ``node`` for the backup and removed with
+    the view, as qemu-server attaches ``drive-tpmstate0-backup``."""
+
     key: str
     size: int
+    node: str | None = None
+    attach: Path | None = None
 
     @property
     def source(self) -> str:
-        return f"drive-{self.key}"
+        return self.node or f"drive-{self.key}"
 
     @property
     def fleece(self) -> str:
@@ -75,6 +85,16 @@ class PointInTimeView:
         )
         self.scratch_dir.mkdir(parents=True, exist_ok=True)
         for disk in self.disks:
+            if disk.attach is not None:
+                self.qmp.execute(
+                    "blockdev-add",
+                    {
+                        "driver": "raw",
+                        "node-name": disk.source,
+                        "read-only": True,
+                        "file": {"driver": "file", "filename": str(disk.attach), "read-only": True},
+                    },
+                )
             img.create(self.scratch(disk), "qcow2", disk.size)
             self.qmp.execute(
                 "blockdev-add",
@@ -138,9 +158,12 @@ def teardown(qmp: Qmp) -> list[str]:
     for job in _query(qmp, "query-block-jobs"):
         if job["device"].startswith(FLEECE_PREFIX):
             _attempt(problems, f"cancelling job {job['device']}", _cancel_job, qmp, job["device"])
-    for node in _query(qmp, "query-named-block-nodes", {"flat": True}):
-        name = node["node-name"]
+    nodes = [node["node-name"] for node in _query(qmp, "query-named-block-nodes", {"flat": True})]
+    for name in nodes:
         if name.startswith(FLEECE_PREFIX):
+            _attempt(problems, f"removing node {name}", _del_node, qmp, name)
+    for name in nodes:  # attached for the view only (below the fleece nodes: removed after)
+        if name.startswith("drive-") and name.endswith(ATTACHED_SUFFIX):
             _attempt(problems, f"removing node {name}", _del_node, qmp, name)
     with contextlib.suppress(QmpError):
         qmp.execute("nbd-server-stop")  # fails only when no server runs

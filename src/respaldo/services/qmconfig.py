@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Mapping
 
+from respaldo.config.drive import drive_rank
 from respaldo.config.propstring import (
     format_propstring,
     format_size,
@@ -140,10 +141,15 @@ class VmConfigService:
         return result
 
     def _apply(self, config: VmConfig, options: dict[str, str]) -> list[str]:
-        """Set options, allocating new disks; return the volumes allocated (to free on error)."""
+        """Set options, allocating new disks in Proxmox's drive order (scsi0 before efidisk0);
+        return the volumes allocated (to free on error)."""
         allocated: list[str] = []
+        drives_last = sorted(
+            options.items(),
+            key=lambda item: drive_rank(item[0]) if is_drive_key(item[0]) else (-1, 0),
+        )
         try:
-            for key, value in options.items():
+            for key, value in drives_last:
                 if not is_drive_key(key):
                     if key == "description":
                         config.set_description(value)

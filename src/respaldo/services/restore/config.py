@@ -56,9 +56,13 @@ def _restored_line(
     if line.key in volumes:  # any archived disk: scsiN..., efidisk0, tpmstate0
         drive = Drive.parse(line.key, line.value)
         volid, size = volumes[line.key]
-        props = {**drive.props, "size": format_size(size)}
+        # the format may change on restore (restore_update_config_line drops it)
+        props = {k: v for k, v in drive.props.items() if k != "format"}
+        props["size"] = format_size(size)
         return Option(line.key, Drive(line.key, volid, props).format())
     if is_drive_key(line.key) and not Drive.parse(line.key, line.value).is_cdrom:
+        # Not in the archive (backup=0, an EFI disk of a SeaBIOS VM, left out by --disks): a
+        # drive line would name another VM's volume, so it is kept as a comment.
         return Comment(f"{line.key}: {line.value}")
     if unique and NET_KEY.match(line.key):
         net = NetDevice.parse(line.key, line.value)
@@ -99,6 +103,7 @@ def replace_disks(old: VmConfig, volumes: dict[str, tuple[str, int]]) -> tuple[V
     for key, (volid, size) in volumes.items():
         old_drive = config.drive(key)
         props = dict(old_drive.props) if old_drive else {}
+        props.pop("format", None)
         if old_drive and is_owned_volume(old_drive.volume, old.vmid):
             to_free.append(old_drive.volume)
         props["size"] = format_size(size)

@@ -127,5 +127,6 @@ def _disk_plan(
         raise InputError(
             "storage", storage, f"does not hold disk images (content: {','.join(plugin.content)})"
         )
-    fmt = entry.format if entry.format in FORMATS else "raw"
+    # swtpm reads a TPM state from raw volumes only
+    fmt = entry.format if entry.format in FORMATS and entry.disk_key != "tpmstate0" else "raw"
     return DiskPlan(entry.disk_key, entry.devname, dev_id, size, storage, fmt)

@@ -11,8 +11,10 @@ DROPPED_KEYS = ("lock", "parent")
 
 
 def qmdump_map_line(drive: Drive, fmt: str) -> str:
+    """``#qmdump#map:<key>:<device>:<storage>:<format>:`` (``drive-tpmstate0-backup`` is the
+    device of ``tpmstate0``)."""
     storage = drive.volume.partition(":")[0] if ":" in drive.volume else ""
-    return f"#qmdump#map:{drive.key}:drive-{drive.key}:{storage}:{fmt}:"
+    return f"#qmdump#map:{drive.key}:{drive.backup_device}:{storage}:{fmt}:"
 
 
 def archive_config(config: VmConfig, included: list[tuple[Drive, str]]) -> str:

@@ -64,6 +64,12 @@ class IncludedDisk:
     drive: Drive
     format: str
     size: int
+    path: Path
+
+    @property
+    def device(self) -> str:
+        """Its device name in the archive and its NBD export: ``drive-<key>``."""
+        return self.drive.backup_device
 
 
 class GuestBackup:
@@ -177,21 +183,29 @@ class GuestBackup:
         return config
 
     def _select_disks(self, config: VmConfig) -> list[IncludedDisk]:
+        """Every drive but CD-ROMs, ``backup=0`` ones and an EFI disk of a VM that does not
+        boot OVMF (qemu-server's ``get_backup_volumes``), in Proxmox's drive order; the
+        archive holds them sorted by key (PVE/VZDump/QemuServer.pm ``prepare``)."""
         included = []
-        for drive in config.drives():
+        ovmf = config.get("bios") == "ovmf"
+        for drive in sorted(config.drives(), key=lambda d: d.rank):
+            reason = None
             if drive.is_cdrom:
-                self.log.info(f"exclude disk '{drive.key}' '{drive.volume}' (CD-ROM)")
+                reason = "CD-ROM"
+            elif drive.is_efidisk and not ovmf:
+                reason = "efidisk but no OVMF BIOS"
+            elif not drive.backup:
+                reason = "backup=no"
+            if reason is not None:
+                self.log.info(f"exclude disk '{drive.key}' '{drive.volume}' ({reason})")
                 continue
-            if not drive.backup:
-                self.log.info(f"exclude disk '{drive.key}' '{drive.volume}' (backup=0)")
-                continue
-            _, fmt = self.vms.disks.volume_path(drive.volume, drive.key)
+            path, fmt = self.vms.disks.volume_path(drive.volume, drive.key)
             size = self.vms.disks.size_of(drive.volume)
             self.log.info(f"include disk '{drive.key}' '{drive.volume}' {human_size(size)}")
-            included.append(IncludedDisk(drive, fmt, size))
+            included.append(IncludedDisk(drive, fmt, size, path))
         if not included:
             raise TaskError(f"VM {self.vmid} has no disk to back up")
-        return included
+        return sorted(included, key=lambda d: d.drive.key)
 
     # -- the point-in-time view per mode ---------------------------------------------------
 
@@ -267,9 +281,8 @@ class GuestBackup:
         use_agent = freeze and self._agent_answers()
         freezer = _Freezer(self.paths.qga, self.log, lambda: self._record(frozen=True))
         with Qmp(self.paths.qmp_job, timeout=30) as qmp:
-            self.view = PointInTimeView(
-                qmp, [FleeceDisk(d.drive.key, d.size) for d in disks], scratch, nbd_socket
-            )
+            _sizes_from_qemu(qmp, disks)
+            self.view = PointInTimeView(qmp, [_fleece_disk(d) for d in disks], scratch, nbd_socket)
             self.view.open(
                 freeze=freezer.freeze if use_agent else None,
                 thaw=freezer.thaw if use_agent else None,
@@ -285,7 +298,7 @@ class GuestBackup:
         """Stream every disk into the archive sink; returns the data digest of each."""
         conf_text = archive_config(config, [(d.drive, d.format) for d in disks])
         configs = {"qemu-server.conf": conf_text.encode()}
-        devices = [(f"drive-{d.drive.key}", d.size) for d in disks]
+        devices = [(d.device, d.size) for d in disks]
         sink = self.sinks(pending, configs, devices)
         try:
             throttle = Throttle(self.opts.bwlimit * 1024)
@@ -305,7 +318,7 @@ class GuestBackup:
     ) -> None:
         disk_progress = Progress(disk.size, self.log.info, label=disk.drive.key)
         nbd_socket = Path(self.state.nbd_socket or "")
-        with NbdReader(nbd_socket, f"drive-{disk.drive.key}") as reader:
+        with NbdReader(nbd_socket, disk.device) as reader:
             if reader.size != disk.size:
                 raise QemuError(
                     f"disk {disk.drive.key}: NBD export has {reader.size} bytes, "
@@ -383,6 +396,23 @@ class _Freezer:
                 f"(freeze command {self.freeze_ms:.0f} ms, thaw command "
                 f"{(done - started) * 1000:.0f} ms)"
             )
+
+
+def _sizes_from_qemu(qmp: Qmp, disks: list[IncludedDisk]) -> None:
+    """A disk is as large as QEMU's node of it says (qemu-server's ``query_block_node_sizes``):
+    a raw EFI disk larger than the firmware's variables is used, and backed up, at their size."""
+    nodes = {n["node-name"]: n for n in qmp.execute("query-named-block-nodes", {"flat": True})}
+    for disk in disks:
+        node = nodes.get(disk.device)
+        if node is not None:
+            disk.size = int(node["image"]["virtual-size"])
+
+
+def _fleece_disk(disk: IncludedDisk) -> FleeceDisk:
+    """The TPM state is attached to QEMU for the backup only (swtpm has it open)."""
+    if disk.drive.is_tpmstate:
+        return FleeceDisk(disk.drive.key, disk.size, disk.device, disk.path)
+    return FleeceDisk(disk.drive.key, disk.size)
 
 
 def _agent_enabled(config: VmConfig) -> bool:
