@@ -193,16 +193,14 @@ def test_drive_options_reach_the_devices() -> None:
     )
     argv = _argv(text)
     devices = _values(argv, "-device")
-    assert "virtio-scsi-pci,id=virtioscsi0,iothread=iothread-virtioscsi0,num_queues=4" in devices
+    # iothread=1 is not applied (see respaldo.qemu.support.notices)
+    assert "virtio-scsi-pci,id=virtioscsi0,num_queues=4" in devices
     assert (
         "scsi-hd,bus=virtioscsi0.0,channel=0,scsi-id=0,lun=0,drive=drive-scsi0,id=scsi0,"
         "rotation_rate=1,serial=ab,,cd,write-cache=off"
     ) in devices
-    assert (
-        "virtio-blk-pci,drive=drive-virtio1,id=virtio1,iothread=iothread-virtio1,write-cache=on"
-        in devices
-    )
-    assert "iothread,id=iothread-virtio1" in _values(argv, "-object")
+    assert "virtio-blk-pci,drive=drive-virtio1,id=virtio1,write-cache=on" in devices
+    assert not any(o.startswith("iothread") for o in _values(argv, "-object"))
     nodes = {n["node-name"]: n for n in map(json.loads, _values(argv, "-blockdev"))}
     assert nodes["drive-scsi0"]["discard"] == "unmap"
     assert nodes["drive-scsi0"]["detect-zeroes"] == "unmap"
@@ -400,10 +398,7 @@ def test_legacy_boot_order() -> None:
     )
     devices = _values(_argv(text), "-device")
     assert "ide-cd,bus=ide.1,unit=0,id=ide2,bootindex=200" in devices
-    assert (
-        "virtio-blk-pci,drive=drive-virtio1,id=virtio1,iothread=iothread-virtio1,bootindex=302,"
-        "write-cache=on"
-    ) in devices
+    assert ("virtio-blk-pci,drive=drive-virtio1,id=virtio1,bootindex=302,write-cache=on") in devices
     assert "virtio-net-pci,mac=A2:C0:43:77:08:A0,netdev=net0,id=net0,bootindex=100" in devices
 
 

@@ -102,7 +102,7 @@ def cmd_status(params: dict[str, object], node: Node) -> None:
 
 
 def cmd_start(params: dict[str, object], node: Node) -> None:
-    VmPower(node).start(_vmid(params), skiplock=_skiplock(params))
+    VmPower(node).start(_vmid(params), skiplock=_skiplock(params), ctx=PrintContext())
 
 
 def cmd_stop(params: dict[str, object], node: Node) -> None:

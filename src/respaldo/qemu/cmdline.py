@@ -326,9 +326,7 @@ def _device(rd: ResolvedDrive, values: Mapping[str, str], q35: bool, bootindex: 
     attached = [f"drive={format_node(key)}"] if rd.path is not None else []
     parts: list[str]
     if drive.bus == "virtio":
-        parts = ["virtio-blk-pci", *attached, f"id={key}"]
-        if _truthy(props.get("iothread"), False):
-            parts.append(f"iothread=iothread-{key}")
+        parts = ["virtio-blk-pci", *attached, f"id={key}"]  # no iothread: see support.notices
     elif drive.bus == "scsi":
         scsihw = values.get("scsihw", "lsi")
         controller, _, per = _scsi_controller(scsihw, drive.index)
@@ -465,12 +463,8 @@ def _disks(
             if controller not in controllers:
                 queues = drive.props.get("queues")
                 single = scsihw == "virtio-scsi-single"
-                iothread = single and _truthy(drive.props.get("iothread"), False)
-                if iothread:
-                    argv.devices += ["-object", f"iothread,id=iothread-{controller}"]
                 argv.device(
                     f"{model},id={controller}"
-                    + (f",iothread=iothread-{controller}" if iothread else "")
                     + (f",num_queues={queues}" if single and queues else "")
                 )
                 controllers.add(controller)
@@ -479,8 +473,6 @@ def _disks(
             if controller not in controllers:
                 argv.device(f"ahci,id={controller},multifunction=on")
                 controllers.add(controller)
-        elif drive.bus == "virtio" and _truthy(drive.props.get("iothread"), False):
-            argv.devices += ["-object", f"iothread,id=iothread-{drive.key}"]
         if rd.path is not None:
             argv.devices += _blockdev(rd)
         argv.device(_device(rd, values, machine.q35, boot.get(drive.key)))

@@ -66,9 +66,16 @@ class PointInTimeView:
         self.disks = disks
         self.scratch_dir = scratch_dir
         self.nbd_socket = nbd_socket
+        self.sizes: dict[str, int] = {}
 
     def scratch(self, disk: FleeceDisk) -> Path:
         return self.scratch_dir / f"{disk.fleece}.qcow2"
+
+    def size(self, disk: FleeceDisk) -> int:
+        """Bytes of a disk as its QEMU node has it (once opened; qemu-server's
+        ``query_block_node_sizes``): a raw EFI disk is used at the firmware's size, a TPM
+        state at the size swtpm left its file with. Before, the size the disk was given."""
+        return self.sizes.get(disk.source, disk.size)
 
     def open(
         self,
@@ -95,7 +102,9 @@ class PointInTimeView:
                         "file": {"driver": "file", "filename": str(disk.attach), "read-only": True},
                     },
                 )
-            img.create(self.scratch(disk), "qcow2", disk.size)
+        self.sizes = _node_sizes(self.qmp)
+        for disk in self.disks:
+            img.create(self.scratch(disk), "qcow2", self.size(disk))
             self.qmp.execute(
                 "blockdev-add",
                 {
@@ -168,6 +177,11 @@ def teardown(qmp: Qmp) -> list[str]:
     with contextlib.suppress(QmpError):
         qmp.execute("nbd-server-stop")  # fails only when no server runs
     return problems
+
+
+def _node_sizes(qmp: Qmp) -> dict[str, int]:
+    nodes = qmp.execute("query-named-block-nodes", {"flat": True})
+    return {node["node-name"]: int(node["image"]["virtual-size"]) for node in nodes}
 
 
 def _query(qmp: Qmp, command: str, arguments: dict[str, Any] | None = None) -> list[Any]:

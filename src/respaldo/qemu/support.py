@@ -129,6 +129,27 @@ def refusals(config: Mapping[str, str], sections: list[str] | None = None) -> di
     return problems
 
 
+def notices(config: Mapping[str, str]) -> list[str]:
+    """What respaldo applies otherwise than the config says, and why (``qm start`` warns).
+
+    ``iothread=1``: QEMU 7.2 aborts when an NBD client of a disk in an I/O thread
+    disconnects (``nbd_blockdev_client_closed``: ``qemu_in_main_thread()`` fails), and every
+    backup reads the disks over NBD; such disks run in QEMU's main loop, which the guest
+    does not see.
+    """
+    result = []
+    for key, value in config.items():
+        if is_drive_key(key):
+            drive = Drive.parse(key, value)
+            if drive.props.get("iothread", "0").lower() in ("1", "on", "yes", "true"):
+                result.append(
+                    f"{key}: iothread=1 is not applied (QEMU 7.2 aborts when a backup's NBD "
+                    "client of a disk in an I/O thread disconnects); the disk runs in QEMU's "
+                    "main loop"
+                )
+    return result
+
+
 def _refusal(key: str, value: str) -> str | None:
     if key in NO_QEMU_EFFECT or _INDEXED_NO_EFFECT.match(key):
         return None

@@ -24,7 +24,7 @@ from respaldo.qemu import tpm as swtpm
 from respaldo.qemu.cmdline import HostFacts, RuntimePaths, build_argv, qemu_environment
 from respaldo.qemu.machine import resolve_machine
 from respaldo.qemu.qmp import Qmp
-from respaldo.qemu.support import refusals
+from respaldo.qemu.support import notices, refusals
 from respaldo.runner import binary, run
 from respaldo.services.disks import DiskManager
 from respaldo.services.vmstore import VmStore
@@ -145,12 +145,18 @@ class VmPower:
     def list(self) -> list[VmStatusInfo]:
         return [self.status(vmid) for vmid in self.store.vmids()]
 
-    def start(self, vmid: int, paused: bool = False, skiplock: bool = False) -> int:
+    def start(
+        self,
+        vmid: int,
+        paused: bool = False,
+        skiplock: bool = False,
+        ctx: TaskContext | None = None,
+    ) -> int:
         """Start QEMU (daemonized); with ``paused`` the guest CPUs wait for ``resume``.
 
         UnsupportedConfig, before anything runs, when the config holds keys respaldo cannot
-        apply; a VM with ``tpmstate0`` gets its swtpm first, one with ``bios: ovmf`` its
-        firmware images.
+        apply; what it applies otherwise than the config says is a warning in ``ctx``. A VM
+        with ``tpmstate0`` gets its swtpm first, one with ``bios: ovmf`` its firmware images.
         """
         with self.store.operating(vmid, skiplock) as config:
             paths = process.runtime_paths(self.node, vmid)
@@ -159,6 +165,9 @@ class VmPower:
             problems = refusals(config.as_dict(), [name for name, _ in config.data.sections])
             if problems:
                 raise UnsupportedConfig(vmid, problems)
+            for notice in notices(config.as_dict()):
+                if ctx is not None:
+                    ctx.warn(notice)
             drives = self.disks.resolve(config.drives())
             qemu = binary("qemu-system-x86_64")
             host = self._host_facts(config, qemu)

@@ -92,7 +92,7 @@ def qmdestroy(ctx: TaskContext, vmid: int, skiplock: bool = False) -> None:
 
 
 def qmstart(ctx: TaskContext, vmid: int, skiplock: bool = False) -> None:
-    VmPower(_node()).start(vmid, skiplock=skiplock)
+    VmPower(_node()).start(vmid, skiplock=skiplock, ctx=ctx)
 
 
 def qmstop(ctx: TaskContext, vmid: int, skiplock: bool = False, timeout: int = 10) -> None:

@@ -281,12 +281,14 @@ class GuestBackup:
         use_agent = freeze and self._agent_answers()
         freezer = _Freezer(self.paths.qga, self.log, lambda: self._record(frozen=True))
         with Qmp(self.paths.qmp_job, timeout=30) as qmp:
-            _sizes_from_qemu(qmp, disks)
-            self.view = PointInTimeView(qmp, [_fleece_disk(d) for d in disks], scratch, nbd_socket)
+            fleece_disks = [_fleece_disk(d) for d in disks]
+            self.view = PointInTimeView(qmp, fleece_disks, scratch, nbd_socket)
             self.view.open(
                 freeze=freezer.freeze if use_agent else None,
                 thaw=freezer.thaw if use_agent else None,
             )
+        for disk, fleece_disk in zip(disks, fleece_disks, strict=True):
+            disk.size = self.view.size(fleece_disk)  # as QEMU has it (a raw EFI disk: 528K)
         if use_agent and freezer.thawed:
             self._record(frozen=False)  # else undo() tries the thaw again at the end
 
@@ -396,16 +398,6 @@ class _Freezer:
                 f"(freeze command {self.freeze_ms:.0f} ms, thaw command "
                 f"{(done - started) * 1000:.0f} ms)"
             )
-
-
-def _sizes_from_qemu(qmp: Qmp, disks: list[IncludedDisk]) -> None:
-    """A disk is as large as QEMU's node of it says (qemu-server's ``query_block_node_sizes``):
-    a raw EFI disk larger than the firmware's variables is used, and backed up, at their size."""
-    nodes = {n["node-name"]: n for n in qmp.execute("query-named-block-nodes", {"flat": True})}
-    for disk in disks:
-        node = nodes.get(disk.device)
-        if node is not None:
-            disk.size = int(node["image"]["virtual-size"])
 
 
 def _fleece_disk(disk: IncludedDisk) -> FleeceDisk:
