@@ -42,9 +42,9 @@ def _backed_up_vm(cli: Cli, compress: str = "zstd") -> Path:
         "local:0.25,format=qcow2",
         "--sata1",
         "local:0.125,format=raw",
-        "--scsi2",
-        "local:0.0625,backup=0,format=qcow2",
     )
+    # added afterwards, so that it is disk 2 (a create allocates scsi before virtio and sata)
+    cli.run("qm", "set", "100", "--scsi2", "local:0.0625,backup=0,format=qcow2")
     images = cli.home / IMAGES / "100"
     write_patterns(
         images / "vm-100-disk-0.qcow2",
@@ -92,10 +92,11 @@ def test_restore_into_a_new_vm_on_another_storage_and_boot(
     cli.run("pvesm", "add", "dir", "other", "--path", str(other))
     volid = f"local:backup/{archive.name}"
     out = cli.run("qmrestore", volid, "200", "--storage", "other").stdout
-    assert "new volume ID is 'other:200/vm-200-disk-0.qcow2'" in out
+    # volumes allocated in the archive's device order, sorted by key (as qemu-server does)
+    assert "new volume ID is 'other:200/vm-200-disk-1.qcow2'" in out
     config = _config(cli, 200)
-    assert config["virtio0"] == "other:200/vm-200-disk-0.qcow2,size=256M"
-    assert config["sata1"] == "other:200/vm-200-disk-1.raw,size=128M"
+    assert config["virtio0"] == "other:200/vm-200-disk-1.qcow2,size=256M"
+    assert config["sata1"] == "other:200/vm-200-disk-0.raw,size=128M"
     assert "scsi2" not in config and "#scsi2" not in config  # backup=0: commented out
     assert "scsi2: local:100/vm-100-disk-2.qcow2,backup=0" in config["description"]
     assert "lock" not in config
@@ -103,11 +104,11 @@ def test_restore_into_a_new_vm_on_another_storage_and_boot(
     assert config["net0"] == old["net0"]  # no --unique: same MAC
     assert config["vmgenid"] != old["vmgenid"]  # always a new generation id
     _compare(
-        cli.home / IMAGES / "100/vm-100-disk-0.qcow2", other / "images/200/vm-200-disk-0.qcow2"
+        cli.home / IMAGES / "100/vm-100-disk-0.qcow2", other / "images/200/vm-200-disk-1.qcow2"
     )
-    _compare(cli.home / IMAGES / "100/vm-100-disk-1.raw", other / "images/200/vm-200-disk-1.raw")
+    _compare(cli.home / IMAGES / "100/vm-100-disk-1.raw", other / "images/200/vm-200-disk-0.raw")
     # written sparse: the 256 MiB qcow2 holds about the 6 MiB of data
-    assert (other / "images/200/vm-200-disk-0.qcow2").stat().st_size < 16 << 20
+    assert (other / "images/200/vm-200-disk-1.qcow2").stat().st_size < 16 << 20
     cli.run("qm", "start", "200")
     assert "status: running" in cli.run("qm", "status", "200").stdout
 
@@ -118,7 +119,7 @@ def test_compression_is_detected_from_content_not_name(cli: Cli, tmp_path: Path)
     shutil.copy(archive, misnamed)
     cli.run("qmrestore", str(misnamed), "201")
     _compare(
-        cli.home / IMAGES / "100/vm-100-disk-0.qcow2", cli.home / IMAGES / "201/vm-201-disk-0.qcow2"
+        cli.home / IMAGES / "100/vm-100-disk-0.qcow2", _image(cli, _config(cli, 201)["virtio0"])
     )
 
 
