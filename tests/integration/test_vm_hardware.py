@@ -329,3 +329,34 @@ def test_hardware_options_of_the_gui_are_accepted_by_qm_create(node: Cli) -> Non
     assert "invalid value for cpu 'host': the 'host' CPU model needs KVM" in cli.fails(
         "qm", "start", "800"
     )
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # a Windows guest on q35 with an Intel vIOMMU: pinned machine, Hyper-V flags off (TCG)
+        "ostype: win10\nmachine: q35,viommu=intel\nide2: none,media=cdrom\n",
+        # every SCSI controller but virtio's, disk properties that reach the devices
+        "scsihw: megasas\n"
+        "scsi0: local:0.0625,ssd=1,wwn=0x5000c500a1b2c3d4,vendor=ACME,product=Disk,"
+        "serial=AB%2C12,cache=writeback,discard=on,rerror=report,werror=enospc\n",
+        "scsihw: pvscsi\nscsi0: local:0.0625\n",
+        "scsihw: lsi53c810\nscsi0: local:0.0625\nide0: local:0.0625,model=Fast%20Disk\n"
+        "sata3: local:0.0625,cache=directsync\n",
+        # devices and the clock
+        "watchdog: ib700,action=poweroff\nrng0: source=/dev/urandom\nvga: vmware,memory=32\n"
+        "keyboard: de\nreboot: 0\ntablet: 0\nballoon: 0\nacpi: 0\nstartdate: 2006-06-17\n"
+        "smbios1: base64=1,manufacturer=QWNtZSwgSW5jLg==\nallow-ksm: 0\nagent: 1,type=isa\n"
+        "cores: 2\nsockets: 2\nvcpus: 3\ncpu: Opteron_G5,flags=+pdpe1gb\n",
+    ],
+)
+def test_qemu_starts_with_the_hardware_keys_applied(node: Cli, lines: str) -> None:
+    cli = node
+    cli.run("qm", "create", "900", "--memory", "64")
+    for line in lines.splitlines():
+        key, _, value = line.partition(": ")
+        cli.run("qm", "set", "900", f"--{key}", value)
+    cli.run("qm", "start", "900")
+    with Qmp(cli.home / "run" / "qemu" / "900.qmp", timeout=10) as qmp:
+        assert qmp.execute("query-status")["status"] == "running"
+    cli.run("qm", "stop", "900")

@@ -338,6 +338,7 @@ def test_cpu_under_tcg() -> None:
         ("machine: pc-q35-9.2+pve1\n", "this QEMU does not have it"),
         ("machine: pc-i440fx-7.2.pxe\n", ".pxe"),
         ("machine: pc,viommu=intel\n", "needs a q35 machine"),
+        ("machine: q35,viommu=virtio,aw-bits=48\n", "has no aw-bits"),
     ],
 )
 def test_what_this_qemu_cannot_run_is_refused_naming_the_key(config: str, message: str) -> None:

@@ -80,6 +80,7 @@ class HostFacts:
     cpu_models: frozenset[str]
     ovmf: OvmfImages | None = None
     host_virt_flag: str | None = None
+    qemu_version: tuple[int, int] = (7, 2)
 
 
 @dataclass
@@ -120,7 +121,8 @@ def build_argv(
     values = config.as_dict()
     meta = values.get("meta", "")
     creation = re.search(r"creation-qemu=([\d.]+)", meta)
-    machine = resolve_machine(values, host.machines, creation.group(1) if creation else None)
+    created = creation.group(1) if creation else None
+    machine = resolve_machine(values, host.machines, created, host.qemu_version)
     argv = _Argv()
     argv.head = [
         qemu,

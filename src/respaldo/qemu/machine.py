@@ -65,13 +65,16 @@ class Machine:
 
 
 def resolve_machine(
-    config: Mapping[str, str], machines: Mapping[str, str], meta_qemu: str | None = None
+    config: Mapping[str, str],
+    machines: Mapping[str, str],
+    meta_qemu: str | None = None,
+    qemu_version: tuple[int, int] = (7, 2),
 ) -> Machine:
     """The machine of a VM config (``machine``, ``ostype``, ``acpi`` and the clock keys).
 
-    ``machines`` are the installed QEMU's types (name -> versioned name); ``meta_qemu`` the
-    QEMU version that created the VM (``meta: creation-qemu=``). InputError naming ``machine``
-    for a type this QEMU cannot run.
+    ``machines`` are the installed QEMU's types (name -> versioned name), ``qemu_version`` its
+    version; ``meta_qemu`` the QEMU version that created the VM (``meta: creation-qemu=``).
+    InputError naming ``machine`` for what this QEMU cannot run.
     """
     props = MACHINE_FORMAT.parse(config["machine"], "machine") if config.get("machine") else {}
     given = str(props.get("type") or "pc")
@@ -92,7 +95,7 @@ def resolve_machine(
     version = version_of(qemu_type) or (0, 0)
     machine = Machine(qemu_type, "q35" in qemu_type, version)
     _power_states(machine, props, given)
-    _iommu(machine, props)
+    _iommu(machine, props, qemu_version)
     if config.get("acpi") in ("0", "off", "no", "false"):
         machine.properties.append("acpi=off")
     _timer(machine, config, winversion)
@@ -123,10 +126,12 @@ def _power_states(machine: Machine, props: Mapping[str, object], given: str) -> 
             machine.globals.append(f"{device}.disable_{state}=1")
 
 
-def _iommu(machine: Machine, props: Mapping[str, object]) -> None:
+def _iommu(machine: Machine, props: Mapping[str, object], qemu_version: tuple[int, int]) -> None:
     viommu, bits = props.get("viommu"), props.get("aw-bits")
     if bits is not None and viommu is None:
         raise InputError("machine", bits, "aw-bits needs a vIOMMU (viommu=intel|virtio)")
+    if bits is not None and viommu == "virtio" and qemu_version < (9, 0):
+        raise InputError("machine", bits, "this QEMU's virtio-iommu-pci has no aw-bits (9.0+)")
     width = f",aw-bits={bits}" if bits is not None else ""
     if viommu == "intel":
         if not machine.q35:

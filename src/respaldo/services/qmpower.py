@@ -198,12 +198,14 @@ class VmPower:
         values = config.as_dict()
         ovmf = None
         if values.get("bios") == "ovmf":
-            machine = resolve_machine(values, caps.machines)
+            machine = resolve_machine(values, caps.machines, qemu_version=caps.version)
             efidisk = config.drive("efidisk0")
             props = efidisk.props if efidisk is not None else {}
             keys = props.get("pre-enrolled-keys", "0") in ("1", "on", "yes", "true")
             ovmf = firmware.ovmf_images(props.get("efitype"), keys, machine.q35)
-        return HostFacts(caps.machines, caps.cpu_models, ovmf, capabilities.host_virt_flag())
+        return HostFacts(
+            caps.machines, caps.cpu_models, ovmf, capabilities.host_virt_flag(), caps.version
+        )
 
     @staticmethod
     def _stop_leftovers(paths: RuntimePaths) -> None:
@@ -229,7 +231,7 @@ class VmPower:
         paths = process.runtime_paths(self.node, vmid)
         pid = process.running_pid(paths)
         if pid is None:
-            process.clean_runtime_files(paths)
+            self._stop_leftovers(paths)
             return
         try:
             with self.qmp(vmid, timeout=5) as qmp:
@@ -238,8 +240,7 @@ class VmPower:
             pass  # the monitor is gone or stuck: the signals below end the process
         if not process.wait_exit(pid, timeout):
             process.kill(pid)
-        swtpm.stop(_swtpm_paths(paths))  # ends by itself with QEMU (--terminate)
-        process.clean_runtime_files(paths)
+        self._stop_leftovers(paths)  # swtpm ends by itself with QEMU (--terminate)
 
     def shutdown(
         self,
