@@ -55,6 +55,19 @@ _CONFIG_PRIVS = {
     "smbios1": "VM.Config.HWType",
     "scsihw": "VM.Config.HWType",
     "vmgenid": "VM.Config.HWType",
+    # the hardware keys of VM_CONFIG, as Proxmox's $cpuoptions, $memoryoptions, $hwtypeoptions,
+    # $generaloptions, $vmpoweroptions and $diskoptions group them
+    **dict.fromkeys(("cpu", "cpulimit", "cpuunits", "numa", "vcpus"), "VM.Config.CPU"),
+    **dict.fromkeys(("balloon", "shares", "allow-ksm"), "VM.Config.Memory"),
+    **dict.fromkeys(
+        ("acpi", "hotplug", "machine", "tablet", "vga", "watchdog", "rng0"), "VM.Config.HWType"
+    ),
+    **dict.fromkeys(
+        ("bios", "keyboard", "localtime", "reboot", "startdate", "startup", "tdf"),
+        "VM.Config.Options",
+    ),
+    "freeze": "VM.PowerMgmt",
+    "bootdisk": "VM.Config.Disk",
 }
 
 
@@ -69,7 +82,7 @@ def _config_priv(key: str) -> str:
 def _check_config_keys(call: Call, keys: list[str]) -> None:
     vm = f"/vms/{call.params['vmid']}"
     for key in keys:
-        if key in ("args", "lock") and not call.is_root:
+        if key in ("args", "lock", "arch") and not call.is_root:
             raise PermissionDenied(f"only root can set '{key}' config")
         call.access.check(call.principal, vm, (_config_priv(key),))
 
