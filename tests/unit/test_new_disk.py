@@ -23,7 +23,8 @@ def test_size_in_gib_rounded_up_to_whole_kib(volume: str, size: int) -> None:
     request = new_disk_request(Drive("scsi0", volume, {}))
     storage = volume.partition(":")[0]
     assert request is not None
-    assert (request.storage, request.size, request.format) == (storage, size, "qcow2")
+    # no format= given: the storage's default (raw on a dir storage) applies at allocation
+    assert (request.storage, request.size, request.format) == (storage, size, None)
 
 
 def test_zero_size_refused() -> None:

@@ -77,13 +77,13 @@ def test_proxmox_efidisk_values_are_valid(value: str) -> None:
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("efidisk0", "local:100/vm-100-disk-0.raw,efitype=8m", "expected one of 2m, 4m"),
+        ("efidisk0", "local:100/vm-100-disk-0.raw,efitype=8m", "enumeration '2m, 4m'"),
         ("efidisk0", "local:100/vm-100-disk-0.raw,ssd=1", "unknown property 'ssd'"),
-        ("tpmstate0", "local:100/vm-100-disk-1.raw,version=v3", "expected one of v1.2, v2.0"),
+        ("tpmstate0", "local:100/vm-100-disk-1.raw,version=v3", "enumeration 'v1.2, v2.0'"),
         ("virtio0", "none,media=cdrom", "a CD-ROM cannot be a VirtIO drive"),
         ("ide2", "local:iso/x.iso,media=cdrom,format=raw", "a CD-ROM takes no 'format'"),
         ("scsi0", "none", "'none' needs media=cdrom"),
-        ("scsi0", "local:100/vm-100-disk-0.raw,cache=fast", "expected one of none, writethrough"),
+        ("scsi0", "local:100/vm-100-disk-0.raw,cache=fast", "enumeration 'none, writethrough"),
         ("scsi0", "local:100/vm-100-disk-0.raw,mbps=10,mbps_rd=5", "excludes mbps_rd"),
         ("scsi0", "local:100/vm-100-disk-0.raw,mbps_max=10", "'mbps_max' requires 'mbps'"),
         ("scsi0", "local:100/vm-100-disk-0.raw,wwn=12", "does not match the format"),
