@@ -48,7 +48,9 @@ def make_vm(server: Server, prox: ProxmoxAPI, vmid: int) -> None:
     node = prox.nodes(server.node)
     wait_task(
         prox,
-        node.qemu.post(vmid=vmid, memory=64, scsi0="local:0.03125,format=raw", scsi1="local:0.01"),
+        node.qemu.post(
+            vmid=vmid, memory=64, scsi0="local:0.03125,format=raw", scsi1="local:0.01,format=qcow2"
+        ),
     )
     volid = node.qemu(vmid).config.get()["scsi0"].split(",")[0]
     path = Path(node.storage("local").content(volid).get()["path"])
