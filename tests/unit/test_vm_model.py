@@ -78,7 +78,7 @@ def test_proxmox_efidisk_values_are_valid(value: str) -> None:
     ("key", "value", "message"),
     [
         ("efidisk0", "local:100/vm-100-disk-0.raw,efitype=8m", "enumeration '2m, 4m'"),
-        ("efidisk0", "local:100/vm-100-disk-0.raw,ssd=1", "unknown property 'ssd'"),
+        ("efidisk0", "local:100/vm-100-disk-0.raw,ssd=1", "unknown key 'ssd'"),
         ("tpmstate0", "local:100/vm-100-disk-1.raw,version=v3", "enumeration 'v1.2, v2.0'"),
         ("virtio0", "none,media=cdrom", "a CD-ROM cannot be a VirtIO drive"),
         ("ide2", "local:iso/x.iso,media=cdrom,format=raw", "a CD-ROM takes no 'format'"),

@@ -17,8 +17,16 @@ import re
 from dataclasses import dataclass
 
 from respaldo.config.propformat import PropertyFormat, property_format
-from respaldo.config.propstring import format_propstring, parse_size
-from respaldo.config.schema import Param, boolean, integer, number, register_format, string
+from respaldo.config.propstring import parse_size
+from respaldo.config.schema import (
+    Param,
+    boolean,
+    integer,
+    number,
+    print_property_string,
+    register_format,
+    string,
+)
 from respaldo.errors import InputError
 
 #: Drive interfaces and how many keys of each there are (``efidisk0``, ``tpmstate0``: one).
@@ -89,7 +97,7 @@ class Drive:
     def format(self) -> str:
         """The value as qemu-server's ``print_drive`` writes it: the volume, then the other
         properties sorted by name."""
-        return format_propstring({"file": self.volume, **dict(sorted(self.props.items()))}, "file")
+        return print_property_string({"file": self.volume, **self.props}, "file")
 
     @property
     def interface(self) -> str:

@@ -4,7 +4,9 @@ Proxmox declares a property string as a hash of sub-properties, each with its ow
 of them the *default key* that may be given without ``key=`` (pve-common ``PVE/JSONSchema.pm``,
 ``parse_property_string``). A :class:`PropertyFormat` is that declaration here: the
 sub-properties are :class:`~respaldo.config.schema.Param` objects of a
-:class:`~respaldo.config.schema.Schema`, so each value is checked as any option is.
+:class:`~respaldo.config.schema.Schema`, so each value is checked as any option is (by
+:func:`~respaldo.config.schema.parse_property_string`); the format adds the aliases and dropped
+keys of qemu-server's formats and a shape-only :meth:`PropertyFormat.split`.
 
 Parsing follows ``parse_property_string``: parts are split at commas, blank parts are skipped,
 a part without ``=`` is the default key's value (once, anywhere), aliases (``volume`` for
@@ -17,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from respaldo.config.schema import Param, Schema, register_format
+from respaldo.config.schema import Param, Schema, parse_property_string, register_format
 from respaldo.errors import InputError
 
 
@@ -61,17 +63,11 @@ class PropertyFormat:
         """``key -> typed value``; InputError naming ``what`` and the sub-property for any
         value the format refuses (unknown key, bad value, missing required one)."""
         raw = self.split(text, what)
-        result: dict[str, object] = {}
-        for key, value in raw.items():
-            param = self.properties.find(key)
-            if param is None:
-                valid = ", ".join(p.name for p in self.properties)
-                raise InputError(what, text, f"unknown property '{key}' (valid: {valid})")
-            result[key] = param.parse(value, f"{what} {key}")
-        for param in self.properties:
-            if not param.optional and param.name not in result:
-                raise InputError(what, text, f"'{param.name}' is missing")
-        return result
+        canonical = ",".join(f"{key}={value}" for key, value in raw.items())
+        try:
+            return parse_property_string(canonical, what, self.properties)
+        except InputError as err:
+            raise InputError(what, text, err.reason) from err
 
     def check(self, text: str, what: str) -> str:
         """``text`` itself once :meth:`parse` accepts it (a config keeps what was given)."""
