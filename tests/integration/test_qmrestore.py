@@ -230,7 +230,7 @@ def test_proxmox_archive_missing_clusters_fails_cleanly(cli: Cli, tmp_path: Path
     shutil.copy(SHARED_FIXTURES / "proxmox-sample.vma.gz", packed)
     stderr_out = cli.run("qmrestore", str(packed), "400", "--storage", "local", check=False)
     assert stderr_out.returncode == 1
-    assert "detected missing cluster 23 of device drive-scsi0" in stderr_out.stdout
+    assert "detected missing cluster 23 of device drive-scsi0" in stderr_out.stderr
     assert not (cli.home / "config/qemu-server/400.conf").exists()
     assert not list((cli.home / IMAGES).glob("400/*"))
     raw = tmp_path / "vzdump-qemu-100-2021_10_31-11_43_42.vma"
@@ -274,7 +274,7 @@ def test_restore_checks_every_disk_against_the_digest_sidecar(cli: Cli) -> None:
     for args in (["211"], ["210", "--force", "1"]):  # into a new VM, and over VM 210
         proc = cli.run("qmrestore", str(archive), *args, check=False, timeout=120)
         assert proc.returncode == 1, proc.stdout
-        assert f"ERROR: data digest mismatch for device {device}: digest" in proc.stdout
+        assert f"ERROR: data digest mismatch for device {device}: digest" in proc.stderr
         assert "restore failed: cleaning up" in proc.stdout
         assert "Traceback" not in proc.stdout + proc.stderr
         assert _tree(cli.home) == before  # new volumes freed, no config for 211, no record

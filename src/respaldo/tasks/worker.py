@@ -256,7 +256,7 @@ def _own_upid(store: TaskStore, node: Node, type: str, id: str, user: str) -> UP
 def _print_result(status: str, err: TextIO) -> None:
     with contextlib.suppress(OSError, ValueError):
         if status_is_error(status):
-            err.write(f"{status}\n")
+            err.write(f"ERROR: {status}\n")
         elif status != "OK":
             count = status.partition(" ")[2]
             err.write(f"Task finished with {count} warning(s)!\n")

@@ -178,8 +178,12 @@ class Restore:
     # -- the run ------------------------------------------------------------------------------
 
     def run(self, ctx: TaskContext) -> VmConfig:
-        """Restore, reporting to ``ctx``; undone on any failure."""
-        self.ctx = ctx
+        """Restore, reporting to ``ctx`` (first what planning had to say); undone on any
+        failure."""
+        planning, self.ctx = self.ctx, ctx
+        if isinstance(planning, MemoryContext):
+            for line in planning.lines:
+                ctx.log(line)
         start = time.monotonic()
         self.state.pid = os.getpid()  # the worker's, not the planning process's
         self._say(f"restore vma archive: {self.plan.archive.name}")
@@ -281,7 +285,7 @@ class Restore:
 
     def _check_digests(self, digests: dict[int, SparseDigest]) -> None:
         """Each restored disk against the digest sidecar; a mismatch fails the restore."""
-        sidecar = f"{self.plan.archive.name}.digest.json"
+        sidecar = f"{self.plan.archive.name.rpartition('/')[2]}.digest.json"
         if self.plan.digests is None:
             self._say(f"no digest sidecar {sidecar}: the restored data could not be checked")
             return
