@@ -78,8 +78,11 @@ def _image(cli: Cli, drive: str) -> Path:
 
 
 def _tree(path: Path) -> list[str]:
+    """Every file of the data dir but locks and task logs (each command is a task, and logs)."""
     return sorted(
-        str(p.relative_to(path)) for p in path.rglob("*") if p.is_file() and "lock" not in p.parts
+        str(p.relative_to(path))
+        for p in path.rglob("*")
+        if p.is_file() and "lock" not in p.parts and "tasks" not in p.parts
     )
 
 
