@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import pytest
 from playwright.sync_api import Locator, expect
 
-from tests.ui.conftest import TASK_TIMEOUT, Node100, Ui
+from tests.ui.conftest import Node100, Ui
 from tests.ui.test_keyboard_axe import focused, press_on, tab_to
 
 pytestmark = [pytest.mark.browser, pytest.mark.qemu, pytest.mark.timeout(480)]
@@ -387,3 +387,494 @@ def test_a_notification_target_with_a_matcher_and_a_test(ui: Ui, node: Node100) 
     ui.screenshot("notifications")
     send_a_test(ui, node)
     removals(ui)
+
+
+# -- the keyboard -----------------------------------------------------------------------------
+
+
+def escape_closes(ui: Ui, dialog: Locator) -> None:
+    expect(dialog.locator("form.dialog-form")).to_be_visible()
+    ui.page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+
+
+def submit_by_keyboard(ui: Ui, dialog: Locator) -> None:
+    tab_to(ui, "wa-dialog[open] wa-button.submit")
+    ui.page.keyboard.press("Enter")
+    expect(dialog).to_have_count(0)
+
+
+def close_by_keyboard(ui: Ui, dialog: Locator) -> None:
+    tab_to(ui, "wa-dialog[open] wa-button.cancel")
+    ui.page.keyboard.press("Enter")
+    expect(dialog).to_have_count(0)
+
+
+def create_job_by_keyboard(ui: Ui) -> None:
+    page = ui.page
+    add = jobs_view(ui).locator("wa-button.add")
+    press_on(ui, add)
+    dialog = ui.dialog("Create: Backup Job")
+    escape_closes(ui, dialog)
+    press_on(ui, add)
+    expect(dialog.locator("wa-select[name=storage]")).to_have_js_property("value", "local")
+    # the schedule's presets: ArrowDown opens them, Escape closes only the list
+    tab_to(ui, "wa-input[name=schedule]")
+    page.keyboard.press("ArrowDown")
+    expect(dialog.get_by_role("listbox")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog.get_by_role("listbox")).to_be_hidden()
+    expect(dialog).to_have_count(1)
+    assert focused(ui, "wa-input[name=schedule]")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(dialog.locator("wa-input[name=schedule]")).to_have_js_property("value", "21:00")
+    tab_to(ui, "tr[data-vmid='100'] wa-checkbox")
+    page.keyboard.press("Space")
+    expect(dialog.locator(".guest-count")).to_have_text("Selected (1)")
+    # the tabs: the arrow keys move between them, Tab goes into the panel
+    tab_to(ui, "wa-dialog[open] wa-tab[panel=general]")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    tab_to(ui, "wa-input[name='keep-last']")
+    page.keyboard.type("3")
+    submit_by_keyboard(ui, dialog)
+    expect(job_rows(ui)).to_have_count(1)
+    expect(job_rows(ui).first).to_contain_text("keep-last=3")
+    expect(job_rows(ui).first).to_contain_text(next_daily(21, 0))
+
+
+def job_dialogs_by_keyboard(ui: Ui) -> None:
+    page = ui.page
+    # the grid: the arrows select, Enter edits
+    jobs_view(ui).locator("table.grid").focus()
+    page.keyboard.press("ArrowDown")
+    expect(job_rows(ui).first).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("Enter")
+    escape_closes(ui, ui.dialog("Edit: Backup Job"))
+    for button, label, finish in (
+        ("job-detail", "Backup Details", close_by_keyboard),
+        ("not-backed-up", "Guests Without Backup Job", close_by_keyboard),
+    ):
+        press_on(ui, jobs_view(ui).locator(f"wa-button.{button}"))
+        escape_closes(ui, ui.dialog(label))
+        press_on(ui, jobs_view(ui).locator(f"wa-button.{button}"))
+        dialog = ui.dialog(label)
+        expect(dialog.locator("form.dialog-form")).to_be_visible()
+        finish(ui, dialog)
+    # the simulator: Simulate by keyboard, Done
+    simulator = jobs_view(ui).locator("wa-button.schedule-simulator")
+    press_on(ui, simulator)
+    escape_closes(ui, ui.dialog("Job Schedule Simulator"))
+    press_on(ui, simulator)
+    dialog = ui.dialog("Job Schedule Simulator")
+    tab_to(ui, "wa-button.simulate")
+    page.keyboard.press("Enter")
+    expect(dialog.locator("tbody tr[data-index]")).to_have_count(10)
+    close_by_keyboard(ui, dialog)
+
+
+def run_and_remove_by_keyboard(ui: Ui) -> None:
+    page = ui.page
+    run = jobs_view(ui).locator("wa-button.run-now")
+    press_on(ui, run)
+    escape_closes(ui, ui.dialog("Confirm"))
+    press_on(ui, run)
+    submit_by_keyboard(ui, ui.dialog("Confirm"))
+    # the task list: its newest task is the job's backup of VM 100; Enter opens it
+    row = task_row(ui, "VM/CT 100 - Backup")
+    expect(row).to_be_visible()
+    page.locator("section.tasklist table.grid").focus()
+    page.keyboard.press("Home")
+    expect(page.locator("section.tasklist tbody tr[aria-selected=true]")).to_contain_text(
+        "VM/CT 100 - Backup"
+    )
+    page.keyboard.press("Enter")
+    ui.wait_task()
+    page.keyboard.press("Escape")
+    expect(ui.task_viewer()).to_have_count(0)
+    jobs_view(ui).locator("table.grid").focus()
+    page.keyboard.press("Home")
+    remove = jobs_view(ui).locator("wa-button.remove")
+    press_on(ui, remove)
+    escape_closes(ui, ui.dialog("Remove backup job"))
+    expect(job_rows(ui)).to_have_count(1)
+    press_on(ui, remove)
+    submit_by_keyboard(ui, ui.dialog("Remove backup job"))
+    expect(job_rows(ui)).to_have_count(0)
+
+
+def smtp_target_by_keyboard(ui: Ui, node: Node100) -> None:
+    page = ui.page
+    add = targets(ui).locator("wa-button.add-smtp")
+    press_on(ui, add)
+    dialog = ui.dialog("Create: SMTP")
+    escape_closes(ui, dialog)
+    press_on(ui, add)
+    expect(dialog.locator("form.dialog-form")).to_be_visible()
+    for selector, text in (
+        ("wa-input[name=name]", "kbd-mail"),
+        ("wa-input[name=server]", "127.0.0.1"),
+        ("wa-input[name=port]", smtp_port(node)),
+        ("wa-input[name='from-address']", "backup@uinode.test"),
+        ("wa-input[name=mailto]", "kbd@example.com"),
+    ):
+        tab_to(ui, selector)
+        page.keyboard.type(text)
+    tab_to(ui, "wa-select[name=mode]")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Home")
+    page.keyboard.press("Enter")
+    expect(dialog.locator("wa-select[name=mode]")).to_have_js_property("value", "insecure")
+    tab_to(ui, "wa-checkbox[name=authentication]")
+    page.keyboard.press("Space")
+    submit_by_keyboard(ui, dialog)
+    rows = targets(ui).locator("tbody tr[data-index]")
+    expect(rows.filter(has_text="kbd-mail")).to_have_count(1)
+    # Modify (Enter in the grid) cancelled; Test confirmed and its message closed
+    targets(ui).locator("table.grid").focus()
+    page.keyboard.press("Home")
+    page.keyboard.press("Enter")
+    escape_closes(ui, ui.dialog("Edit: SMTP"))
+    test = targets(ui).locator("wa-button.test")
+    press_on(ui, test)
+    escape_closes(ui, ui.dialog("Notification Target Test"))
+    press_on(ui, test)
+    submit_by_keyboard(ui, ui.dialog("Notification Target Test"))
+    message = ui.dialog("Notification Target Test")
+    expect(message).to_contain_text("Sent test notification to 'kbd-mail'.")
+    close_by_keyboard(ui, message)
+    assert len(messages_to(node, "kbd@example.com")) == 1
+
+
+def webhook_and_matcher_by_keyboard(ui: Ui) -> None:
+    page = ui.page
+    add = targets(ui).locator("wa-button.add-webhook")
+    press_on(ui, add)
+    dialog = ui.dialog("Create: Webhook")
+    escape_closes(ui, dialog)
+    press_on(ui, add)
+    expect(dialog.locator("form.dialog-form")).to_be_visible()
+    tab_to(ui, "wa-input[name=name]")
+    page.keyboard.type("kbd-hook")
+    tab_to(ui, "wa-input[name=url]")
+    page.keyboard.type("https://hooks.example.test/respaldo")
+    tab_to(ui, "wa-button.kv-add")
+    page.keyboard.press("Enter")
+    tab_to(ui, "wa-input.kv-name")
+    page.keyboard.type("X-Source")
+    page.keyboard.press("Tab")
+    page.keyboard.type("respaldo")
+    submit_by_keyboard(ui, dialog)
+    expect(targets(ui).locator("tbody tr[data-index]", has_text="webhook")).to_have_count(1)
+
+    add = matchers(ui).locator("wa-button.add")
+    press_on(ui, add)
+    dialog = ui.dialog("Create: Notification Matcher")
+    escape_closes(ui, dialog)
+    press_on(ui, add)
+    expect(dialog.locator("form.dialog-form")).to_be_visible()
+    tab_to(ui, "wa-input[name=name]")
+    page.keyboard.type("kbd-matcher")
+    tab_to(ui, "wa-dialog[open] wa-tab[panel=general]")
+    page.keyboard.press("End")
+    tab_to(ui, "wa-checkbox[data-name='kbd-mail']")
+    page.keyboard.press("Space")
+    submit_by_keyboard(ui, dialog)
+    expect(matchers(ui).locator("tbody tr[data-index]", has_text="kbd-matcher")).to_have_count(1)
+
+
+def test_the_new_dialogs_with_the_keyboard(ui: Ui, node: Node100) -> None:
+    ui.logged_in()
+    open_jobs(ui)
+    create_job_by_keyboard(ui)
+    job_dialogs_by_keyboard(ui)
+    run_and_remove_by_keyboard(ui)
+    open_notifications(ui)
+    smtp_target_by_keyboard(ui, node)
+    webhook_and_matcher_by_keyboard(ui)
+
+
+# -- axe-core ---------------------------------------------------------------------------------
+
+
+def api_post(ui: Ui, path: str, params: dict[str, str]) -> None:
+    """POST through the page's own API client (the logged-in session)."""
+    ui.page.evaluate(
+        "async ([path, params]) => (await import('/static/js/api.js')).api.post(path, params)",
+        [path, params],
+    )
+
+
+def axe_dialog(ui: Ui, opener: Locator, label: str, tabs: tuple[str, ...] = ()) -> None:
+    """Open a dialog, run axe on it (and on each of its tabs), close it with Escape."""
+    opener.click()
+    dialog = ui.dialog(label)
+    expect(dialog.locator("form.dialog-form")).to_be_visible()
+    ui.page.wait_for_timeout(400)  # the opening animation
+    ui.axe(f"dialog {label}", within="wa-dialog[open]")
+    for name in tabs:
+        tab(dialog, name)
+        ui.axe(f"dialog {label}, tab {name}", within="wa-dialog[open]")
+    ui.page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+
+
+def test_no_serious_accessibility_violation_on_the_new_views(ui: Ui, node: Node100) -> None:
+    ui.logged_in()
+    # a job, two targets and a matcher to look at, made through the API as a script would
+    for path, params in (
+        ("/cluster/backup", {"id": "axe-job", "schedule": "sun 01:00", "vmid": "100,101"}),
+        (
+            "/cluster/notifications/endpoints/smtp",
+            {
+                "name": "axe-mail",
+                "server": "127.0.0.1",
+                "mode": "insecure",
+                "from-address": "a@uinode.test",
+                "mailto": "b@example.com",
+            },
+        ),
+        (
+            "/cluster/notifications/endpoints/webhook",
+            {
+                "name": "axe-hook",
+                "method": "post",
+                "url": "https://hooks.example.test/x",
+                "header": "name=X-Source,value=cmVzcGFsZG8=",
+            },
+        ),
+        ("/cluster/notifications/matchers", {"name": "axe-matcher", "target": "axe-mail"}),
+    ):
+        api_post(ui, path, params)
+    open_jobs(ui)
+    ui.axe("backup jobs")
+    view = jobs_view(ui)
+    axe_dialog(
+        ui,
+        view.locator("wa-button.add"),
+        "Create: Backup Job",
+        ("Notifications", "Retention", "Note Template", "Advanced"),
+    )
+    dialog = ui.dialog("Create: Backup Job")
+    view.locator("wa-button.add").click()
+    dialog.locator("wa-button.combo-toggle").click()
+    expect(dialog.get_by_role("listbox")).to_be_visible()
+    ui.axe("schedule presets", within="wa-dialog[open]")
+    ui.page.keyboard.press("Escape")
+    ui.page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    select_job(ui, "axe-job")
+    axe_dialog(ui, view.locator("wa-button.job-detail"), "Backup Details")
+    axe_dialog(ui, view.locator("wa-button.schedule-simulator"), "Job Schedule Simulator")
+    view.locator("wa-button.run-now").click()
+    ui.dialog("Confirm").get_by_role("button", name="No").click()
+    open_notifications(ui)
+    ui.axe("notifications")
+    axe_dialog(ui, targets(ui).locator("wa-button.add-smtp"), "Create: SMTP")
+    axe_dialog(ui, targets(ui).locator("wa-button.add-webhook"), "Create: Webhook")
+    targets(ui).locator("tbody tr[data-index]", has_text="axe-hook").click()
+    axe_dialog(ui, targets(ui).locator("wa-button.modify"), "Edit: Webhook")
+    matchers(ui).locator("tbody tr[data-index]").first.click()
+    axe_dialog(
+        ui,
+        matchers(ui).locator("wa-button.modify"),
+        "Edit: Notification Matcher",
+        ("Match Rules", "Targets to notify"),
+    )
+
+
+# -- the editors' rules, run in the page as it loads them ------------------------------------
+
+
+def run(ui: Ui, module: str, code: str, arg: object = None) -> object:
+    """Evaluate `code` (an expression of `m`, the module, and `arg`) in the page."""
+    return ui.page.evaluate(
+        f"async (arg) => {{ const m = await import('/static/js/{module}'); return {code}; }}", arg
+    )
+
+
+JOB = {
+    "id": "nightly",
+    "type": "vzdump",
+    "enabled": 1,
+    "schedule": "21:00",
+    "next-run": 1796072400,
+    "repeat-missed": 1,
+    "comment": "a comment",
+    "node": "uinode",
+    "storage": "local",
+    "vmid": "100,101",
+    "compress": "zstd",
+    "mode": "snapshot",
+    "prune-backups": {"keep-last": 3, "keep-daily": 7},
+    "fleecing": {"enabled": 1, "storage": "local"},
+    "performance": {"max-workers": 8},
+    "notes-template": "{{guestname}}\\nline two",
+    "notification-mode": "notification-system",
+}
+
+
+def test_run_now_sends_the_jobs_options_as_proxmoxs_gui_does(ui: Ui) -> None:
+    ui.open()
+    assert run(ui, "jobs/model.js", "m.runNowParams(arg)", JOB) == {
+        "all": 0,
+        "storage": "local",
+        "vmid": "100,101",
+        "compress": "zstd",
+        "mode": "snapshot",
+        "prune-backups": "keep-daily=7,keep-last=3",
+        "fleecing": "enabled=1,storage=local",
+        "performance": "max-workers=8",
+        "notes-template": "{{guestname}}\\nline two",
+        "notification-mode": "notification-system",
+    }
+    texts = run(
+        ui,
+        "jobs/model.js",
+        "[m.selectionText({all: 1}), m.selectionText({all: 1, exclude: '101'}),"
+        " m.selectionText({pool: 'web'}), m.selectionText({vmid: '100'}),"
+        " m.retentionText({}), m.nextRunText(undefined), m.nextRunText(1000, 2000)]",
+    )
+    assert texts == [
+        "-- All --",
+        "All except 101",
+        "Pool 'web'",
+        "100",
+        "Fallback from storage config",
+        "-",
+        "pending",
+    ]
+
+
+def test_the_job_editor_sends_what_changed_and_deletes_what_was_emptied(ui: Ui) -> None:
+    ui.open()
+    values = run(ui, "jobs/model.js", "m.jobValues(arg)", JOB)
+    assert isinstance(values, dict)
+    assert values["notes"] == "{{guestname}}\nline two"
+    assert values["keep"] == {"keep-last": "3", "keep-daily": "7"}
+    assert values["vmids"] == [100, 101]
+    unchanged = run(ui, "jobs/model.js", "m.jobParams(arg, false)", values)
+    assert unchanged == {
+        "node": "uinode",
+        "storage": "local",
+        "schedule": "21:00",
+        "vmid": "100,101",
+        "compress": "zstd",
+        "mode": "snapshot",
+        "enabled": 1,
+        "comment": "a comment",
+        "notification-mode": "notification-system",
+        "prune-backups": "keep-daily=7,keep-last=3",
+        "notes-template": "{{guestname}}\\nline two",
+        "performance": "max-workers=8",
+        "fleecing": "enabled=1,storage=local",
+        "repeat-missed": "1",
+        "delete": "bwlimit,zstd",
+    }
+    emptied = {
+        **values,
+        "node": "",
+        "comment": "",
+        "selMode": "all",
+        "keep": {},
+        "notes": "",
+        "fleecing": False,
+        "repeatMissed": False,
+    }
+    params = run(ui, "jobs/model.js", "m.jobParams(arg, false)", emptied)
+    assert isinstance(params, dict)
+    assert params["all"] == 1 and "vmid" not in params
+    assert params["fleecing"] == "enabled=0"
+    assert params["delete"].split(",") == [
+        "node",
+        "exclude",
+        "comment",
+        "prune-backups",
+        "notes-template",
+        "bwlimit",
+        "zstd",
+        "repeat-missed",
+    ]
+    new = run(
+        ui,
+        "jobs/model.js",
+        "m.jobParams({...m.jobValues(null), schedule: 'daily', vmids: [100],"
+        " storage: 'local'}, true)",
+    )
+    assert isinstance(new, dict)
+    assert new["id"].startswith("backup-") and len(new["id"]) == len("backup-") + 13
+    assert new["notes-template"] == "{{guestname}}" and new["compress"] == "zstd"
+    assert new["repeat-missed"] == 0 and "delete" not in new
+    refused = run(
+        ui,
+        "jobs/model.js",
+        "(() => { try { m.jobParams({...m.jobValues(null), selMode: 'exclude'}, true); }"
+        " catch (e) { return e.message; } })()",
+    )
+    assert refused == "Guests to Exclude: select at least one guest"
+
+
+def test_targets_and_matchers_as_the_api_takes_them(ui: Ui) -> None:
+    ui.open()
+    model = "notifications/model.js"
+    matcher = {
+        "name": "m",
+        "mode": "any",
+        "invert-match": 1,
+        "match-severity": "error,warning",
+        "match-field": ["exact:job-id=nightly", "regex:hostname=^pve"],
+        "target": ["mail"],
+    }
+    values = run(ui, model, "m.matcherValues(arg)", matcher)
+    assert isinstance(values, dict)
+    assert values["mode"] == "notany"
+    assert values["fields"] == [
+        {"type": "exact", "field": "job-id", "value": "nightly"},
+        {"type": "regex", "field": "hostname", "value": "^pve"},
+    ]
+    assert run(ui, model, "m.matcherParams(arg, false)", values) == {
+        "mode": "any",
+        "invert-match": "1",
+        "match-severity": "error,warning",
+        "match-field": "exact:job-id=nightly,regex:hostname=^pve",
+        "target": "mail",
+        "delete": "disable,comment",
+    }
+    hook = {
+        "name": "h",
+        "method": "post",
+        "url": "https://x.test/",
+        "header": ["name=X-A,value=w6k="],
+        "secret": [{"name": "token"}],
+    }
+    values = run(ui, model, "m.webhookValues(arg)", hook)
+    assert isinstance(values, dict)
+    assert values["headers"] == [{"name": "X-A", "value": "é"}]
+    params = run(ui, model, "m.webhookParams(arg, false, ['token'])", values)
+    assert isinstance(params, dict)
+    assert params["header"] == "name=X-A,value=w6k=" and "secret" not in params
+    retyped = run(
+        ui,
+        model,
+        "(() => { try { return m.webhookParams({...arg, secrets: [...arg.secrets, "
+        "{name: 'other', value: 'v'}]}, false, ['token']); } catch (e) { return e.message; } })()",
+        values,
+    )
+    assert isinstance(retyped, str) and retyped.startswith("Secret 'token': type its value")
+    smtp = run(ui, model, "m.smtpValues(arg)", {"name": "s", "server": "x", "mailto": ["a@b.c"]})
+    assert isinstance(smtp, dict)
+    assert smtp["authentication"] is False and smtp["mailto"] == "a@b.c"
+    params = run(ui, model, "m.smtpParams(arg, false)", smtp)
+    assert isinstance(params, dict)
+    assert params["delete"].split(",") == [
+        "disable",
+        "port",
+        "username",
+        "password",
+        "mailto-user",
+        "comment",
+        "author",
+    ]

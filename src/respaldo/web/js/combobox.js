@@ -22,12 +22,13 @@ export class ComboField {
       autocomplete: 'off', value: options.value ?? '', class: 'combo-input',
       onkeydown: (event) => this.onInputKey(event),
     });
+    // (the button's name is its slotted text: an aria-label on the host would not reach it)
     this.toggle = h('wa-button', {
       slot: 'end', size: 's', appearance: 'plain', class: 'combo-toggle', type: 'button',
-      'aria-label': `${options.label}: presets`, 'aria-haspopup': 'listbox',
-      'aria-expanded': 'false', 'aria-controls': listId,
+      'aria-haspopup': 'listbox', 'aria-expanded': 'false', 'aria-controls': listId,
       onclick: () => (this.list.hidden ? this.open() : this.close(true)),
-    }, h('span', {class: 'combo-caret', 'aria-hidden': 'true'}));
+    }, h('span', {class: 'combo-caret', 'aria-hidden': 'true'}),
+    h('span', {class: 'sr-only'}, `${options.label} presets`));
     this.input.append(this.toggle);
     this.items = options.presets.map(([value, text], index) => h('div', {
       role: 'option', id: `${listId}-${index}`, class: 'combo-option', dataset: {value},
@@ -35,7 +36,7 @@ export class ComboField {
       onclick: () => this.pick(index),
     }, h('span', {class: 'combo-text'}, text), h('code', {class: 'combo-value'}, value)));
     this.list = h('div', {
-      role: 'listbox', id: listId, class: 'combo-list', tabindex: '-1', hidden: true,
+      role: 'listbox', id: listId, class: 'combo-list', tabindex: '0', hidden: true,
       'aria-label': `${options.label} presets`,
       onkeydown: (event) => this.onListKey(event),
       onfocusout: (event) => {
