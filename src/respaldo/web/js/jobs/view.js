@@ -128,7 +128,8 @@ class BackupJobsView {
     try {
       await api.del(`/cluster/backup/${seg(row.id)}`);
     } catch (err) {
-      this.error.show(err);
+      this.error.show(err); // (a reload would clear it)
+      return;
     }
     await this.load();
   }

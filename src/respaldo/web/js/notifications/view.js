@@ -66,7 +66,8 @@ class Section {
     try {
       await api.del(url(row));
     } catch (err) {
-      this.error.show(err);
+      this.error.show(err); // (a reload would clear it)
+      return;
     }
     await this.load();
   }
