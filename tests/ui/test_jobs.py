@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import pytest
 from playwright.sync_api import Locator, expect
 
-from tests.ui.conftest import Node100, Ui
+from tests.ui.conftest import AUDITOR, Node100, Ui
 from tests.ui.test_keyboard_axe import focused, press_on, tab_to
 
 pytestmark = [pytest.mark.browser, pytest.mark.qemu, pytest.mark.timeout(480)]
@@ -878,3 +878,26 @@ def test_targets_and_matchers_as_the_api_takes_them(ui: Ui) -> None:
         "comment",
         "author",
     ]
+
+
+def test_an_auditor_sees_jobs_and_notifications_but_may_change_nothing(
+    ui: Ui, node: Node100
+) -> None:
+    node.server.cli("job", "create", "audited", "--schedule", "monthly", "--all", "1")
+    ui.open()
+    ui.login(user=AUDITOR[0], password=AUDITOR[1])
+    expect(ui.page.locator(".user-name")).to_have_text("auditor@pve")
+    open_jobs(ui)
+    row = select_job(ui, "audited")
+    expect(row).to_contain_text("-- All --")
+    for name in ("Add", "Remove", "Edit", "Run now"):
+        expect(jobs_view(ui).get_by_role("button", name=name, exact=True)).to_be_disabled()
+    jobs_view(ui).get_by_role("button", name="Job Detail").click()
+    detail = ui.dialog("Backup Details")
+    expect(detail.locator("section.included-disks")).to_have_attribute("data-state", "loaded")
+    expect(detail.locator("tr.guest")).to_have_count(2)
+    detail.locator("wa-button.cancel").click()
+    open_notifications(ui)
+    for name in ("Add SMTP", "Add Webhook"):
+        expect(targets(ui).get_by_role("button", name=name)).to_be_disabled()
+    expect(matchers(ui).get_by_role("button", name="Add")).to_be_disabled()

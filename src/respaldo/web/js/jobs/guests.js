@@ -18,6 +18,10 @@ export class GuestSelector {
       placeholder: 'Name, VMID, Type', oninput: () => {
         this.search = String(this.searchInput.value ?? '').trim().toLowerCase();
         this.render();
+      },
+      // Enter in the search filters; it does not submit the editor
+      onkeydown: (event) => {
+        if (event.key === 'Enter') event.preventDefault();
       }});
     this.all = h('wa-checkbox', {class: 'guest-all', onchange: () => this.toggleAll()},
       h('span', {class: 'sr-only'}, 'Select all shown guests'));
