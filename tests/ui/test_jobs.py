@@ -398,6 +398,16 @@ def escape_closes(ui: Ui, dialog: Locator) -> None:
     expect(dialog).to_have_count(0)
 
 
+def reopened(ui: Ui, opener: Locator, label: str) -> Locator:
+    """Open a dialog with Enter on its button, cancel it with Escape, open it again."""
+    press_on(ui, opener)
+    escape_closes(ui, ui.dialog(label))
+    press_on(ui, opener)
+    dialog = ui.dialog(label)
+    expect(dialog.locator("form.dialog-form")).to_be_visible()
+    return dialog
+
+
 def submit_by_keyboard(ui: Ui, dialog: Locator) -> None:
     tab_to(ui, "wa-dialog[open] wa-button.submit")
     ui.page.keyboard.press("Enter")
@@ -412,11 +422,7 @@ def close_by_keyboard(ui: Ui, dialog: Locator) -> None:
 
 def create_job_by_keyboard(ui: Ui) -> None:
     page = ui.page
-    add = jobs_view(ui).locator("wa-button.add")
-    press_on(ui, add)
-    dialog = ui.dialog("Create: Backup Job")
-    escape_closes(ui, dialog)
-    press_on(ui, add)
+    dialog = reopened(ui, jobs_view(ui).locator("wa-button.add"), "Create: Backup Job")
     expect(dialog.locator("wa-select[name=storage]")).to_have_js_property("value", "local")
     # the schedule's presets: ArrowDown opens them, Escape closes only the list
     tab_to(ui, "wa-input[name=schedule]")
@@ -458,18 +464,10 @@ def job_dialogs_by_keyboard(ui: Ui) -> None:
         ("job-detail", "Backup Details", close_by_keyboard),
         ("not-backed-up", "Guests Without Backup Job", close_by_keyboard),
     ):
-        press_on(ui, jobs_view(ui).locator(f"wa-button.{button}"))
-        escape_closes(ui, ui.dialog(label))
-        press_on(ui, jobs_view(ui).locator(f"wa-button.{button}"))
-        dialog = ui.dialog(label)
-        expect(dialog.locator("form.dialog-form")).to_be_visible()
-        finish(ui, dialog)
+        finish(ui, reopened(ui, jobs_view(ui).locator(f"wa-button.{button}"), label))
     # the simulator: Simulate by keyboard, Done
     simulator = jobs_view(ui).locator("wa-button.schedule-simulator")
-    press_on(ui, simulator)
-    escape_closes(ui, ui.dialog("Job Schedule Simulator"))
-    press_on(ui, simulator)
-    dialog = ui.dialog("Job Schedule Simulator")
+    dialog = reopened(ui, simulator, "Job Schedule Simulator")
     tab_to(ui, "wa-button.simulate")
     page.keyboard.press("Enter")
     expect(dialog.locator("tbody tr[data-index]")).to_have_count(10)
@@ -478,11 +476,7 @@ def job_dialogs_by_keyboard(ui: Ui) -> None:
 
 def run_and_remove_by_keyboard(ui: Ui) -> None:
     page = ui.page
-    run = jobs_view(ui).locator("wa-button.run-now")
-    press_on(ui, run)
-    escape_closes(ui, ui.dialog("Confirm"))
-    press_on(ui, run)
-    submit_by_keyboard(ui, ui.dialog("Confirm"))
+    submit_by_keyboard(ui, reopened(ui, jobs_view(ui).locator("wa-button.run-now"), "Confirm"))
     # the task list: its newest task is the job's backup of VM 100; Enter opens it
     row = task_row(ui, "VM/CT 100 - Backup")
     expect(row).to_be_visible()
@@ -497,23 +491,15 @@ def run_and_remove_by_keyboard(ui: Ui) -> None:
     expect(ui.task_viewer()).to_have_count(0)
     jobs_view(ui).locator("table.grid").focus()
     page.keyboard.press("Home")
-    remove = jobs_view(ui).locator("wa-button.remove")
-    press_on(ui, remove)
-    escape_closes(ui, ui.dialog("Remove backup job"))
+    dialog = reopened(ui, jobs_view(ui).locator("wa-button.remove"), "Remove backup job")
     expect(job_rows(ui)).to_have_count(1)
-    press_on(ui, remove)
-    submit_by_keyboard(ui, ui.dialog("Remove backup job"))
+    submit_by_keyboard(ui, dialog)
     expect(job_rows(ui)).to_have_count(0)
 
 
 def smtp_target_by_keyboard(ui: Ui, node: Node100) -> None:
     page = ui.page
-    add = targets(ui).locator("wa-button.add-smtp")
-    press_on(ui, add)
-    dialog = ui.dialog("Create: SMTP")
-    escape_closes(ui, dialog)
-    press_on(ui, add)
-    expect(dialog.locator("form.dialog-form")).to_be_visible()
+    dialog = reopened(ui, targets(ui).locator("wa-button.add-smtp"), "Create: SMTP")
     for selector, text in (
         ("wa-input[name=name]", "kbd-mail"),
         ("wa-input[name=server]", "127.0.0.1"),
@@ -539,10 +525,7 @@ def smtp_target_by_keyboard(ui: Ui, node: Node100) -> None:
     page.keyboard.press("Enter")
     escape_closes(ui, ui.dialog("Edit: SMTP"))
     test = targets(ui).locator("wa-button.test")
-    press_on(ui, test)
-    escape_closes(ui, ui.dialog("Notification Target Test"))
-    press_on(ui, test)
-    submit_by_keyboard(ui, ui.dialog("Notification Target Test"))
+    submit_by_keyboard(ui, reopened(ui, test, "Notification Target Test"))
     message = ui.dialog("Notification Target Test")
     expect(message).to_contain_text("Sent test notification to 'kbd-mail'.")
     close_by_keyboard(ui, message)
@@ -551,12 +534,7 @@ def smtp_target_by_keyboard(ui: Ui, node: Node100) -> None:
 
 def webhook_and_matcher_by_keyboard(ui: Ui) -> None:
     page = ui.page
-    add = targets(ui).locator("wa-button.add-webhook")
-    press_on(ui, add)
-    dialog = ui.dialog("Create: Webhook")
-    escape_closes(ui, dialog)
-    press_on(ui, add)
-    expect(dialog.locator("form.dialog-form")).to_be_visible()
+    dialog = reopened(ui, targets(ui).locator("wa-button.add-webhook"), "Create: Webhook")
     tab_to(ui, "wa-input[name=name]")
     page.keyboard.type("kbd-hook")
     tab_to(ui, "wa-input[name=url]")
@@ -570,12 +548,7 @@ def webhook_and_matcher_by_keyboard(ui: Ui) -> None:
     submit_by_keyboard(ui, dialog)
     expect(targets(ui).locator("tbody tr[data-index]", has_text="webhook")).to_have_count(1)
 
-    add = matchers(ui).locator("wa-button.add")
-    press_on(ui, add)
-    dialog = ui.dialog("Create: Notification Matcher")
-    escape_closes(ui, dialog)
-    press_on(ui, add)
-    expect(dialog.locator("form.dialog-form")).to_be_visible()
+    dialog = reopened(ui, matchers(ui).locator("wa-button.add"), "Create: Notification Matcher")
     tab_to(ui, "wa-input[name=name]")
     page.keyboard.type("kbd-matcher")
     tab_to(ui, "wa-dialog[open] wa-tab[panel=general]")

@@ -34,8 +34,17 @@ async function run(dialog, type, name, fill) {
   return (await shown) !== undefined;
 }
 
-function submitTo(type, name, params) {
-  return name ? api.put(`${BASE}/${type}/${seg(name)}`, params) : api.post(`${BASE}/${type}`, params);
+/** The editor's dialog: "Create: <Kind>" or "Edit: <Kind>"; it submits `params()`. */
+function editorDialog(type, kind, name, content, params) {
+  return new FormDialog({
+    label: `${name ? 'Edit' : 'Create'}: ${kind}`,
+    width: '44rem',
+    className: `endpoint-edit ${type}-edit`,
+    submitLabel: name ? 'OK' : 'Add',
+    content,
+    onSubmit: () => (name ? api.put(`${BASE}/${type}/${seg(name)}`, params())
+      : api.post(`${BASE}/${type}`, params())),
+  });
 }
 
 /** The SMTP editor; `name` edits that target. Resolves true once saved. */
@@ -76,20 +85,13 @@ export async function openSmtpEditor(name) {
     mailtoUser: [f.mailtoUser.value ?? []].flat().filter(Boolean), mailto: text(f.mailto),
     comment: text(f.comment), author: text(f.author),
   });
-  const dialog = new FormDialog({
-    label: isCreate ? 'Create: SMTP' : 'Edit: SMTP',
-    width: '44rem',
-    className: 'endpoint-edit smtp-edit',
-    submitLabel: isCreate ? 'Add' : 'OK',
-    content: [
-      h('div', {class: 'columns'}, f.name, f.enable),
-      h('div', {class: 'columns'},
-        h('div', {class: 'column'}, f.server, f.mode, f.port),
-        h('div', {class: 'column'}, f.authentication, f.username, f.password)),
-      f.fromAddress, f.mailtoUser, f.mailto, f.comment, f.author,
-    ],
-    onSubmit: () => submitTo('smtp', name, smtpParams(values(), isCreate)),
-  });
+  const dialog = editorDialog('smtp', 'SMTP', name, [
+    h('div', {class: 'columns'}, f.name, f.enable),
+    h('div', {class: 'columns'},
+      h('div', {class: 'column'}, f.server, f.mode, f.port),
+      h('div', {class: 'column'}, f.authentication, f.username, f.password)),
+    f.fromAddress, f.mailtoUser, f.mailto, f.comment, f.author,
+  ], () => smtpParams(values(), isCreate));
   return run(dialog, 'smtp', name, async (entry) => {
     const users = await api.get('/access/users');
     f.mailtoUser.replaceChildren(...(users ?? []).map((u) => h('wa-option', {value: u.userid},
@@ -154,18 +156,11 @@ export async function openWebhookEditor(name) {
     headers: headers.value, body: String(f.body.value ?? ''), secrets: secrets.value,
     comment: text(f.comment),
   });
-  const dialog = new FormDialog({
-    label: isCreate ? 'Create: Webhook' : 'Edit: Webhook',
-    width: '44rem',
-    className: 'endpoint-edit webhook-edit',
-    submitLabel: isCreate ? 'Add' : 'OK',
-    content: [
-      h('div', {class: 'columns'}, f.name, f.enable),
-      h('div', {class: 'method-url'}, f.method, f.url),
-      headers.element, f.body, secrets.element, f.comment,
-    ],
-    onSubmit: () => submitTo('webhook', name, webhookParams(values(), isCreate, oldSecrets)),
-  });
+  const dialog = editorDialog('webhook', 'Webhook', name, [
+    h('div', {class: 'columns'}, f.name, f.enable),
+    h('div', {class: 'method-url'}, f.method, f.url),
+    headers.element, f.body, secrets.element, f.comment,
+  ], () => webhookParams(values(), isCreate, oldSecrets));
   return run(dialog, 'webhook', name, async (entry) => {
     const v = webhookValues(entry);
     for (const key of ['method', 'url', 'body', 'comment']) f[key].value = v[key];
