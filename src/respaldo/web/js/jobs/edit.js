@@ -255,6 +255,7 @@ class BackupJobEditor {
       this.setValues(values);
     } catch (err) {
       this.dialog.error.show(err);
+      this.dialog.submitButton.disabled = true; // saving the defaults over a job unread
     }
     return shown;
   }

@@ -30,6 +30,7 @@ async function run(dialog, type, name, fill) {
     await fill(name ? await api.get(`${BASE}/${type}/${seg(name)}`) : null);
   } catch (err) {
     dialog.error.show(err);
+    if (name) dialog.submitButton.disabled = true; // not over a target unread
   }
   return (await shown) !== undefined;
 }

@@ -123,6 +123,7 @@ export async function openMatcherEditor(name) {
     severityChanged();
   } catch (err) {
     dialog.error.show(err);
+    dialog.submitButton.disabled = true; // not over a matcher unread, nor without targets
   }
   return (await shown) !== undefined;
 }
