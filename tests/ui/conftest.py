@@ -207,13 +207,16 @@ class Ui:
         else:
             target.screenshot(path=str(path))
 
-    def axe(self, what: str) -> None:
-        """Run axe-core on the page; fail on any serious or critical violation."""
+    def axe(self, what: str, within: str | None = None) -> None:
+        """Run axe-core on the page (or only on the element matching the CSS selector
+        ``within``, e.g. an open dialog); fail on any serious or critical violation."""
         if not self.page.evaluate("() => typeof window.axe !== 'undefined'"):
             self.page.add_script_tag(content=AXE.read_text())
         result = self.page.evaluate(
-            "async () => JSON.stringify((await axe.run(document, "
-            "{resultTypes: ['violations']})).violations)"
+            "async (within) => JSON.stringify((await axe.run("
+            "within ? document.querySelector(within) : document, "
+            "{resultTypes: ['violations']})).violations)",
+            within,
         )
         bad = [
             {

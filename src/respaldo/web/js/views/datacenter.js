@@ -1,5 +1,5 @@
-// Datacenter (the tree's root): a summary of the node(s), guests and storages.
-// Issue 15 adds its Backup tab (jobs) with addTab('root', ...).
+// Datacenter (the tree's root): a summary of the node(s), guests and storages. Its Backup and
+// Notifications tabs are added by jobs/view.js and notifications/view.js (addTab('root', ...)).
 
 import {resources} from '../resources.js';
 import {kvTable, loadingSection} from './common.js';

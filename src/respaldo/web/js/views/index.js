@@ -3,3 +3,5 @@ import './datacenter.js';
 import './node.js';
 import './qemu.js';
 import './storage.js';
+import '../jobs/view.js';
+import '../notifications/view.js';
