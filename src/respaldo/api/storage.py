@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import cast
 
 from respaldo.api.method import ALL_USERS, ApiMethod, Call, Perm, array, null, obj, prop, upid
-from respaldo.api.rows import storage_row, volume_row
+from respaldo.api.rows import backup_row, storage_row, volume_row
 from respaldo.api.tasks import start_task
 from respaldo.config.ids import parse_volid
 from respaldo.config.prune import format_prune_backups, parse_prune_backups
@@ -70,7 +70,10 @@ def _index(call: Call) -> object:
 
 def _content(call: Call) -> object:
     vmid = cast("int | None", call.get("vmid"))
-    volumes = StorageManager(call.node).list(call.text("storage"), call.opt_text("content"), vmid)
+    manager = StorageManager(call.node)
+    if call.opt_text("content") == "backup":  # the big listing: rows straight from the store
+        return [backup_row(info) for info in manager.list_backups(call.text("storage"), vmid)]
+    volumes = manager.list(call.text("storage"), call.opt_text("content"), vmid)
     return [volume_row(volume) for volume in volumes]
 
 

@@ -23,7 +23,7 @@ from respaldo.errors import ArchiveError, ConflictError, InputError, NoSuchVolum
 from respaldo.node import Node
 from respaldo.services.prune import PruneResult, prune
 from respaldo.services.vmstore import VmStore
-from respaldo.storage.backups import parse_backup_name
+from respaldo.storage.backups import BackupInfo, parse_backup_name
 from respaldo.storage.backupstore import ArchiveSource, BackupStore
 from respaldo.storage.base import CONTENT_TYPES, StorageStatus, VolumeInfo
 from respaldo.storage.dirstorage import BACKUP_PREFIX, backup_volume
@@ -139,6 +139,13 @@ class StorageManager:
     def status(self, storage: str | None = None) -> list[StorageStatus]:
         plugins = [self.registry.get(storage)] if storage else self.registry.all()
         return [plugin.status() for plugin in plugins]
+
+    def list_backups(self, storage: str, vmid: int | None = None) -> list[BackupInfo]:
+        """The backups of a storage, newest first (``content=backup``, the common listing:
+        rows straight from the store); InputError when the storage holds no backups."""
+        if vmid is not None:
+            check_vmid(vmid)
+        return self.registry.get(storage).backups().list(vmid)
 
     def list(
         self, storage: str, content: str | None = None, vmid: int | None = None

@@ -27,10 +27,12 @@ import functools
 import os
 import re
 import stat
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Self
@@ -116,7 +118,12 @@ def parse_backup_name(filename: str) -> BackupName | None:
     A name whose stamp is not a real date (``2024_13_45``) is recognised but not standard.
     Results are remembered per local time zone (a listing parses the same names each time).
     """
-    return _parse_name(filename, (time.tzname, time.timezone, time.altzone))
+    return _parse_name(filename, _zone())
+
+
+def _zone() -> object:
+    """The local time zone as the C library has it now (stamps are local time)."""
+    return (time.tzname, time.timezone, time.altzone)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -413,28 +420,26 @@ class DumpStore(abc.ABC):
     ) -> BackupInfo:
         """A backup's row; ``present`` (the names of one listing) spares asking for each side
         file: a listing of 10,000 backups then reads one stat per archive, not four."""
-
-        def has(entry: str) -> bool:
-            return self._exists(entry) if present is None else entry in present
-
+        filename = name.filename
+        has = self._exists if present is None else present.__contains__
         notes = None
-        if has(name.filename + NOTES_EXT):
+        if has(filename + NOTES_EXT):
             try:
-                notes = _first_line(self._read(name.filename + NOTES_EXT))
+                notes = _first_line(self._read(filename + NOTES_EXT))
             except OSError:
                 notes = None
         return BackupInfo(
-            volid=self.volid(name.filename),
-            filename=name.filename,
-            format=name.format,
-            size=size,
-            ctime=name.ctime if name.ctime is not None else mtime,
-            vmid=vmid,
-            subtype=name.subtype,
-            notes=notes,
-            protected=has(name.filename + PROTECTED_EXT),
-            log=name.logname if has(name.logname) else None,
-            standard=name.standard,
+            f"{self.storage_id}:backup/{filename}",
+            filename,
+            name.format,
+            size,
+            name.ctime if name.ctime is not None else mtime,
+            vmid,
+            name.subtype,
+            notes,
+            has(filename + PROTECTED_EXT),
+            name.logname if has(name.logname) else None,
+            name.standard,
         )
 
     def list(self, vmid: int | None = None) -> list[BackupInfo]:
@@ -450,7 +455,7 @@ class DumpStore(abc.ABC):
             stat_result = self._stat(entry) if listed else None
             if stat_result is not None:
                 result.append(self._info(name, *stat_result, owner, present))
-        result.sort(key=lambda info: (info.ctime, info.filename), reverse=True)
+        result.sort(key=attrgetter("ctime", "filename"), reverse=True)
         return result
 
     def get(self, filename: str) -> BackupInfo:
@@ -592,6 +597,59 @@ class PendingBackup(PendingBase):
             self.file.close()
 
 
+@dataclass(frozen=True)
+class _Listing:
+    """One listing of a dump folder, and the folder's state when it was taken."""
+
+    folder: tuple[int, int, int]  # st_dev, st_ino, st_mtime_ns of the folder
+    zone: object  # the local time zone the stamps were read in
+    taken: float  # time.monotonic() of the listing
+    backups: tuple[BackupInfo, ...]
+
+
+class ListingCache:
+    """The last full listing of each dump folder, in this process.
+
+    A server lists the same folder again and again; a folder of 10,000 backups costs 10,000
+    stats each time. Everything respaldo and Proxmox's tools do to a dump folder creates,
+    renames or removes an entry (an archive is written as ``.dat`` and renamed, notes are
+    replaced, the protection marker is created or removed), which changes the folder's
+    modification time: a listing is reused only while that time is unchanged, was at least
+    ``settle`` seconds old when the listing was taken (a change within the same clock tick
+    cannot hide), the time zone is the same, and for at most ``max_age`` seconds (a file
+    rewritten in place by hand shows within that time).
+    """
+
+    def __init__(self, settle: float = 1.0, max_age: float = 30.0) -> None:
+        self.settle = settle
+        self.max_age = max_age
+        self._lock = threading.Lock()
+        self._listings: dict[str, _Listing] = {}
+
+    def get(
+        self, folder: str, state: tuple[int, int, int], zone: object
+    ) -> list[BackupInfo] | None:
+        with self._lock:
+            listing = self._listings.get(folder)
+        if listing is None or listing.folder != state or listing.zone != zone:
+            return None
+        if time.monotonic() - listing.taken > self.max_age:
+            return None
+        return list(listing.backups)
+
+    def put(
+        self, folder: str, state: tuple[int, int, int], zone: object, backups: list[BackupInfo]
+    ) -> None:
+        if time.time_ns() - state[2] < self.settle * 1e9:
+            return  # the folder changed just now: the next change could keep its time
+        listing = _Listing(state, zone, time.monotonic(), tuple(backups))
+        with self._lock:
+            self._listings[folder] = listing
+
+
+LISTINGS = ListingCache()
+
+
 class DirBackupStore(DumpStore):
     """The backups in one storage's dump folder (or a ``dumpdir``), as files."""
 
@@ -600,6 +658,7 @@ class DirBackupStore(DumpStore):
     def __init__(self, storage_id: str, dump_dir: Path) -> None:
         super().__init__(storage_id)
         self.dump_dir = dump_dir
+        self._dir_prefix = os.path.join(dump_dir, "")
 
     # -- paths ------------------------------------------------------------------------------
 
@@ -627,15 +686,17 @@ class DirBackupStore(DumpStore):
 
     def _names(self) -> list[str]:
         try:
-            return sorted(entry.name for entry in self.dump_dir.iterdir())
+            return sorted(os.listdir(self.dump_dir))
         except FileNotFoundError:
             return []
         except OSError as err:
             raise StorageError(f"cannot read backup folder {self.dump_dir}: {err}") from err
 
     def _stat(self, name: str) -> tuple[int, int] | None:
+        # a plain string path: a listing stats every archive, and pathlib costs as much as
+        # the stat itself
         try:
-            st = (self.dump_dir / name).stat()
+            st = os.stat(self._dir_prefix + name)
         except OSError:
             return None
         return (st.st_size, int(st.st_mtime)) if stat.S_ISREG(st.st_mode) else None
@@ -752,6 +813,26 @@ class DirBackupStore(DumpStore):
             finally:
                 os.close(fd)
         return removed
+
+    # -- listing (last: ``list`` shadows the built-in in later annotations) -----------------
+
+    def list(self, vmid: int | None = None) -> list[BackupInfo]:
+        """As :meth:`DumpStore.list`; the full listing is reused while the folder is unchanged
+        (see :class:`ListingCache`)."""
+        if vmid is not None:
+            return super().list(vmid)
+        try:
+            st = os.stat(self.dump_dir)
+        except OSError:
+            return super().list(vmid)
+        state = (st.st_dev, st.st_ino, st.st_mtime_ns)
+        zone = _zone()
+        cached = LISTINGS.get(self._dir_prefix, state, zone)
+        if cached is not None:
+            return cached
+        backups = super().list(vmid)
+        LISTINGS.put(self._dir_prefix, state, zone, backups)
+        return backups
 
 
 __all__ = [
