@@ -193,7 +193,7 @@ class ApiServer:
             raw = await self._raw_params(request, path_params)
             params = method.params.parse(raw)
             self._check_node(params)
-            call = Call(self.node, self.access, principal, params, raw)
+            call = Call(self.node, self.access, principal, params, raw, request.remote)
             result = await self._run(call, method)
         except RespaldoError as err:
             return await self._error(err, method)

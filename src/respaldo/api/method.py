@@ -35,6 +35,8 @@ class Call:
     params: dict[str, object]
     #: The parameters as sent, before typing (a method that hands them on as text).
     raw: dict[str, object] = field(default_factory=dict)
+    #: The client's address (the failed-login limit counts per user and address).
+    client: str | None = None
 
     @property
     def is_root(self) -> bool:

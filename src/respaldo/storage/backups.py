@@ -156,6 +156,19 @@ def _parse_name(filename: str, zone: object) -> BackupName | None:
     )
 
 
+_OWNER = re.compile(r"vzdump-(?:openvz|lxc|qemu)-(\d+)-.+", re.ASCII | re.DOTALL)
+
+
+def backup_owner(filename: str) -> int | None:
+    """The guest a backup archive belongs to, for permission checks: the digits after
+    ``vzdump-<type>-`` of any backup name, standard or not (pve-storage ``Plugin.pm``
+    parse_volname); None for an archive name without them or for no archive name."""
+    if parse_backup_name(filename) is None:
+        return None
+    match = _OWNER.match(filename)
+    return int(match.group(1)) if match else None
+
+
 def dat_name(filename: str) -> str:
     """The name an archive has while it is being written: its last extension becomes ``.dat``."""
     base, dot, _ = filename.rpartition(".")

@@ -10,9 +10,14 @@ from pathlib import Path
 from respaldo.config.ids import IMAGE_NAME, is_decimal
 from respaldo.errors import ConflictError, InputError, NoSuchVolume, StorageError
 from respaldo.qemu import img
-from respaldo.storage.backups import BackupInfo, DirBackupStore, parse_backup_name
+from respaldo.storage.backups import (
+    BackupInfo,
+    DirBackupStore,
+    backup_owner,
+    parse_backup_name,
+)
 from respaldo.storage.backupstore import BackupStore, BackupStoreFactory
-from respaldo.storage.base import CONTENT_TYPES, StorageStatus, VolumeInfo
+from respaldo.storage.base import CONTENT_TYPES, StorageStatus, VolumeInfo, VolumeName
 
 _DISK_NUMBER = re.compile(r"^vm-\d+-disk-(\d+)\.")
 BACKUP_PREFIX = "backup/"
@@ -125,6 +130,17 @@ class DirStorage:
         if path is None:
             raise StorageError(f"the backups of storage '{self.id}' are not kept as files")
         return path
+
+    def parse_volname(self, volname: str) -> VolumeName:
+        """``<vmid>/<image>`` (images of that VM), ``iso/<file>``, ``backup/<archive>`` (the
+        guest in its name owns it); InputError for anything else."""
+        if volname.startswith("iso/"):
+            return VolumeName("iso", _plain_name(volname, "iso/"), None)
+        if volname.startswith(BACKUP_PREFIX):
+            filename = self.backup_filename(volname)
+            return VolumeName("backup", filename, backup_owner(filename))
+        vmid, _ = self._parse_image_volname(volname)
+        return VolumeName("images", volname.partition("/")[2], vmid)
 
     def image_format(self, volname: str) -> str:
         if volname.startswith("iso/"):
