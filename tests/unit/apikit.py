@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -23,6 +23,7 @@ class Reply:
     status: int
     reason: str
     body: dict[str, Any]
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def data(self) -> Any:
@@ -59,7 +60,7 @@ class Client:
             response = self.session.request(http, url, params=params, timeout=30)
         else:
             response = self.session.request(http, url, data=params, timeout=30)
-        return Reply(response.status_code, response.reason, response.json())
+        return Reply(response.status_code, response.reason, response.json(), response.headers)
 
     def get(self, where: str, /, **params: str | int) -> Reply:
         return self.call("GET", where, **params)

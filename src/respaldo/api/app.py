@@ -34,7 +34,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from respaldo.access.control import Access, AccessSettings, Principal
+from respaldo.access.control import Access, AccessSettings, Principal, extract_auth_value
 from respaldo.api import openapi
 from respaldo.api.method import ApiMethod, Call, Perm, Result
 from respaldo.api.wire import (
@@ -213,6 +213,12 @@ class ApiServer:
 
     async def _authenticate(self, request: web.Request, method: ApiMethod) -> Principal:
         if method.permission.user == "world":
+            # no credential is checked, but a token is still not let in where tokens may not
+            # go (pve-manager HTTPServer.pm: creating a ticket with a token)
+            if not method.allowtoken and extract_auth_value(
+                request.headers.get("Authorization"), "PVEAPIToken"
+            ):
+                raise self._no_token(method)
             return Principal.user("nobody@pam")
         cookie = request.cookies.get("PVEAuthCookie")
         if cookie is not None:
@@ -225,10 +231,14 @@ class ApiServer:
             csrf_token=request.headers.get("CSRFPreventionToken"),
         )
         if principal.tokenid is not None and not method.allowtoken:
-            raise PermissionDenied(
-                f"URI '{API_PREFIX}{method.path}' not available with API token, need proper ticket."
-            )
+            raise self._no_token(method)
         return principal
+
+    @staticmethod
+    def _no_token(method: ApiMethod) -> PermissionDenied:
+        return PermissionDenied(
+            f"URI '{API_PREFIX}{method.path}' not available with API token, need proper ticket."
+        )
 
     def _check_node(self, params: dict[str, object]) -> None:
         node = params.get("node")
