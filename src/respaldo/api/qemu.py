@@ -41,6 +41,7 @@ from respaldo.services.qmpower import VmPower
 from respaldo.services.restore.plan import make_plan, parse_map_storage
 from respaldo.services.restore.qmrestore import RESTORE_PARAMS, check_target
 from respaldo.services.vmstore import VmStore
+from respaldo.storage.backupstore import ArchiveSource
 from respaldo.storage.registry import StorageRegistry
 
 _VM_PATH = "/vms/{vmid}"
@@ -155,6 +156,7 @@ def _set_sync(call: Call) -> object:
 def _set_async(call: Call) -> object:
     _check_set(call)
     _check_digest(call)
+    VmConfigService(call.node).check({k: call.raw[k] for k in _options(call)})
     params = {
         "vmid": _vmid(call),
         "options": {k: str(v) for k, v in call.raw.items() if k in _options(call)},
@@ -218,6 +220,7 @@ def _create(call: Call) -> object:
     check_config_change(call, vmid, options)
     if VmStore(call.node).exists(vmid):
         raise ConflictError(f"unable to create VM {vmid} - VM {vmid} already exists")
+    VmConfigService(call.node).check(options)  # bad options fail now, not in the task
     params = {"vmid": vmid, "options": options, "start": call.flag("start")}
     return start_task(call, "qmcreate", str(vmid), "qmcreate", params)
 
@@ -228,14 +231,23 @@ def _check_storage(call: Call) -> None:
         call.access.check(call.principal, f"/storage/{storage}", ("Datastore.AllocateSpace",))
 
 
-def _check_restore_storages(call: Call, vmid: int) -> None:
+def _archive(call: Call) -> ArchiveSource:
+    """The archive to restore, found now: a missing one, or a name out of its storage, is a
+    parameter error before any task starts."""
+    try:
+        return StorageRegistry(call.node).archive_source(call.text("archive"))
+    except InputError as err:
+        raise InputError("archive", call.text("archive"), err.reason) from err
+
+
+def _check_restore_storages(call: Call, vmid: int, archive: ArchiveSource) -> None:
     """Every storage the restore writes disks to needs ``Datastore.AllocateSpace`` (qemu-server
     parse_backup_hints): those given and, without ``storage``, those the archive names."""
     if call.is_root:
         return
     plan = make_plan(
         StorageRegistry(call.node),
-        StorageRegistry(call.node).archive_source(call.text("archive")),
+        archive,
         vmid,
         call.opt_text("storage"),
         parse_map_storage(call.opt_text("map-storage")),
@@ -270,7 +282,7 @@ def _restore(call: Call, vmid: int) -> object:
     if exists:
         # refused now, not in the task: running, locked or protected (as qemu-server does)
         check_target(VmConfigService(call.node), vmid, force=True)
-    _check_restore_storages(call, vmid)
+    _check_restore_storages(call, vmid, _archive(call))
     params: dict[str, object] = {
         key: call.params[key]
         for key in (

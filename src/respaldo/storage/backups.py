@@ -477,6 +477,14 @@ class DumpStore(abc.ABC):
 # -- dir storage: files in the dump folder ------------------------------------------------------
 
 
+def escapes(path: Path, root: Path) -> bool:
+    """Whether ``path`` (existing or not) resolves to a place outside ``root``: a symbolic link
+    on its way that leads out."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    return os.path.commonpath([real_root, real]) != real_root
+
+
 def _same_file(path: Path, fd: int) -> bool:
     try:
         st = path.stat(follow_symlinks=False)
@@ -617,9 +625,10 @@ class DirBackupStore(DumpStore):
     # -- paths ------------------------------------------------------------------------------
 
     def path(self, filename: str) -> Path:
-        """The archive's path; InputError unless ``filename`` is a backup name without folder."""
+        """The archive's path; InputError unless ``filename`` is a backup name without folder
+        (and not a symbolic link out of the folder)."""
         self._parse(filename)
-        return self.dump_dir / filename
+        return self._path(filename)
 
     def archive_path(self, filename: str) -> Path:
         return self.path(filename)
@@ -639,31 +648,47 @@ class DirBackupStore(DumpStore):
     # -- the entries: files -----------------------------------------------------------------
 
     def _names(self) -> list[str]:
+        """The folder's entries, but symbolic links that lead out of it."""
         try:
-            return sorted(entry.name for entry in self.dump_dir.iterdir())
+            with os.scandir(self.dump_dir) as entries:
+                return sorted(
+                    entry.name
+                    for entry in entries
+                    if not (entry.is_symlink() and escapes(Path(entry.path), self.dump_dir))
+                )
         except FileNotFoundError:
             return []
         except OSError as err:
             raise StorageError(f"cannot read backup folder {self.dump_dir}: {err}") from err
 
+    def _path(self, name: str) -> Path:
+        """The entry's path; InputError for a symbolic link out of the folder (a backup is
+        only ever read or changed inside its storage)."""
+        path = self.dump_dir / name
+        if path.is_symlink() and escapes(path, self.dump_dir):
+            raise InputError("volume", self.volid(name), "a symbolic link out of its storage")
+        return path
+
     def _stat(self, name: str) -> tuple[int, int] | None:
         try:
-            st = (self.dump_dir / name).stat()
+            st = os.lstat(self.dump_dir / name)  # one call for a file, as a listing needs
+            if stat.S_ISLNK(st.st_mode):
+                st = self._path(name).stat()
         except OSError:
             return None
         return (st.st_size, int(st.st_mtime)) if stat.S_ISREG(st.st_mode) else None
 
     def _exists(self, name: str) -> bool:
-        return (self.dump_dir / name).exists()
+        return self._path(name).exists()
 
     def _read(self, name: str) -> bytes:
-        return (self.dump_dir / name).read_bytes()
+        return self._path(name).read_bytes()
 
     def _open(self, name: str) -> BinaryIO:
-        return open(self.dump_dir / name, "rb")
+        return open(self._path(name), "rb")
 
     def _replace(self, name: str, data: bytes) -> None:
-        path = self.dump_dir / name
+        path = self._path(name)
         tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
         try:
             tmp.write_bytes(data)
@@ -673,7 +698,7 @@ class DirBackupStore(DumpStore):
                 tmp.unlink()
 
     def _append(self, name: str, data: bytes) -> None:
-        path = self.dump_dir / name
+        path = self._path(name)
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
         try:
             fd = os.open(path, flags, 0o666)
@@ -688,10 +713,10 @@ class DirBackupStore(DumpStore):
             os.close(fd)
 
     def _touch(self, name: str) -> None:
-        os.close(os.open(self.dump_dir / name, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
+        os.close(os.open(self._path(name), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
 
     def _unlink(self, name: str) -> None:
-        (self.dump_dir / name).unlink()
+        self._path(name).unlink()
 
     def _where(self, name: str) -> str:
         return str(self.dump_dir / name)

@@ -14,6 +14,7 @@ from respaldo.storage.backups import (
     BackupInfo,
     DirBackupStore,
     backup_owner,
+    escapes,
     parse_backup_name,
 )
 from respaldo.storage.backupstore import BackupStore, BackupStoreFactory
@@ -118,12 +119,18 @@ class DirStorage:
         return filename
 
     def volume_path(self, volname: str) -> Path:
-        if volname.startswith("iso/"):
-            return self.path / "template" / "iso" / _plain_name(volname, "iso/")
+        """The volume's file; InputError for a name the storage does not use, or one whose
+        file is reached through a symbolic link out of the storage."""
         if volname.startswith(BACKUP_PREFIX):
             return self._backup_path(volname)
-        vmid, _ = self._parse_image_volname(volname)
-        return self.images_dir / str(vmid) / volname.partition("/")[2]
+        if volname.startswith("iso/"):
+            path = self.path / "template" / "iso" / _plain_name(volname, "iso/")
+        else:
+            vmid, _ = self._parse_image_volname(volname)
+            path = self.images_dir / str(vmid) / volname.partition("/")[2]
+        if escapes(path, self.path):
+            raise InputError("volume", f"{self.id}:{volname}", "a symbolic link out of the storage")
+        return path
 
     def _backup_path(self, volname: str) -> Path:
         path = self.backups(check_content=False).archive_path(self.backup_filename(volname))
@@ -241,6 +248,8 @@ class DirStorage:
             for entry in sorted(folder.iterdir()):
                 match = IMAGE_NAME.match(entry.name)
                 if not match or int(match.group(1)) != int(folder.name):
+                    continue
+                if escapes(entry, self.path):
                     continue
                 info = img.info(entry)
                 result.append(
