@@ -240,6 +240,7 @@ def test_a_name_with_nul_or_newline(
         f"{N}/tasks/UPID%0A/status",
         "/access/users/vmuser%40pve%0A",
         "/cluster/backup/nightly%00",
+        f"{N}/storage/loc%2561l/status",  # decoded once: the value holds a %
     ],
 )
 def test_a_path_segment_with_nul_or_newline(site: Site, where: str) -> None:

@@ -254,8 +254,8 @@ class ApiServer:
         if body is not None and request.method in ("GET", "DELETE", "HEAD"):
             raise WireError(501, f"Unexpected content for method '{request.method}'")
         given = merge_params(request.query, body)
-        for key, raw in path_params.items():
-            value = urllib.parse.unquote(raw)
+        # the path is percent-decoded once already (as Proxmox's): a '%' left is the value's
+        for key, value in path_params.items():
             if key in given and str(given[key]) != value:
                 raise InputError(key, given[key], "sent again with a different value")
             given[key] = value
