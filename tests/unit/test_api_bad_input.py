@@ -192,6 +192,7 @@ def test_links_out_of_the_storage_are_not_listed(site: Site) -> None:
 
 NAMES = [
     ("POST", "/access/users", {"userid": "evil\n@pve"}),
+    ("POST", "/access/users", {"userid": "ev\0il@pve"}),
     ("POST", "/access/users", {"userid": "evil@pve", "email": "a@example.com\0"}),
     ("POST", "/access/groups", {"groupid": "g\nacl:1:/:evil@pve:Administrator:"}),
     ("POST", "/access/roles", {"roleid": "R\0", "privs": "VM.Audit"}),
