@@ -243,8 +243,8 @@ class PermissionDenied(RespaldoError):
 
 
 class NotRoot(RespaldoError):
-    """A command that acts as ``root@pam`` (``pveum``, as Proxmox's CLI does) was run by another
-    system user (Proxmox: ``please run as root``)."""
+    """A command that acts as ``root@pam`` (``qm``, ``pvesm``, ``vzdump``, ``pveum``..., as
+    Proxmox's CLIs do) was run by another system user (Proxmox: ``please run as root``)."""
 
     http_status = 403
     user_error = True
@@ -252,7 +252,7 @@ class NotRoot(RespaldoError):
     def __init__(self, command: str, uid: int) -> None:
         super().__init__(
             f"please run as root: '{command}' acts as root@pam, and uid {uid} is not root "
-            "(other users manage users and permissions through the API, with their own login)"
+            "(other users work through the API, with their own login and permissions)"
         )
         self.command = command
         self.uid = uid

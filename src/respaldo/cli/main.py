@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable
 
 from respaldo.cli.commands import EXTRA, SCHEMA_KEY
-from respaldo.errors import RespaldoError, out_of_memory
+from respaldo.errors import NotRoot, RespaldoError, out_of_memory
 from respaldo.node import Node
 
 EXIT_FAILURE = 1
@@ -26,6 +27,13 @@ COMMANDS = (
     "job",
     "notification",
 )
+#: Commands that act as root@pam, so only root may run them, as Proxmox's ``qm``,
+#: ``pvesm``, ``vzdump``, ``qmrestore``, ``pveum`` and ``pvesh`` (for jobs and notifications)
+#: (``PVE::RPCEnvironment::setup_default_cli_env``). ``vma`` reads files and ``server``
+#: checks every caller: any user may run them.
+AS_ROOT = ("qm", "pvesm", "vzdump", "qmrestore", "pveum", "job", "notification")
+#: The effective uid of this process (a seam: tests fake another user).
+geteuid: Callable[[], int] = os.geteuid
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -56,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     handler: Handler = args.func
     try:
+        if args.command in AS_ROOT and (uid := geteuid()) != 0:
+            raise NotRoot(args.command, uid)
         handler(args, Node.from_env())
     except RespaldoError as err:
         print(f"respaldo: {err}", file=sys.stderr)
