@@ -87,6 +87,7 @@ def _list(call: Call) -> object:
 
 
 def _vm_index(call: Call) -> object:
+    VmStore(call.node).load(_vmid(call))  # a missing VM says so, as its other methods do
     return [{"subdir": name} for name in ("config", "status")]
 
 

@@ -73,7 +73,9 @@ def _content(call: Call) -> object:
     vmid = cast("int | None", call.get("vmid"))
     volumes = StorageManager(call.node).list(call.text("storage"), call.opt_text("content"), vmid)
     access = VolumeAccess(call)
-    return [volume_row(volume) for volume in volumes if access.allows(volume.volid)]
+    if access.allows_all(call.text("storage")):
+        return [volume_row(volume) for volume in volumes]
+    return [volume_row(volume) for volume in volumes if access.allows(volume)]
 
 
 def _alloc(call: Call) -> object:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from respaldo.api.method import Call
 from respaldo.config.ids import STORAGE_ID
 from respaldo.errors import InputError, PermissionDenied
-from respaldo.storage.base import Storage, VolumeName
+from respaldo.storage.backups import backup_owner
+from respaldo.storage.base import Storage, VolumeInfo, VolumeName
 from respaldo.storage.registry import StorageRegistry
 
 #: pve-storage ``parse_volume_id``: a volume id, else the text is a path.
@@ -37,6 +38,7 @@ class VolumeAccess:
         self._registry = StorageRegistry(call.node)
         self._storages: dict[str, Storage] = {}
         self._privs: dict[str, set[str]] = {}
+        self._verdicts: dict[tuple[str, str, int | None], bool] = {}
 
     def volume_name(self, volid: str, what: str = "volume") -> VolumeName:
         """The content type and owner of a volume id; InputError for a name the storage does
@@ -101,13 +103,30 @@ class VolumeAccess:
             raise PermissionDenied(f"missing privileges to access {volume}")
         return name
 
-    def allows(self, volume: str) -> bool:
-        """Whether the caller may see ``volume`` (a listing leaves out the others)."""
-        try:
-            self.check(volume)
-        except (PermissionDenied, InputError):
-            return False
-        return True
+    def allows_all(self, storage_id: str) -> bool:
+        """Whether the caller may use every volume of a storage (``Datastore.Allocate``): a
+        listing then needs no check per volume."""
+        return "Datastore.Allocate" in self._held(f"/storage/{storage_id}")
+
+    def allows(self, volume: VolumeInfo) -> bool:
+        """Whether the caller may see a listed volume (a listing leaves out the others). The
+        rules depend on the storage, the content and the owner alone: decided once for
+        each."""
+        storage = volume.volid.partition(":")[0]
+        if volume.content == "backup":
+            owner = backup_owner(volume.volid.rpartition("/")[2])
+        else:
+            owner = volume.vmid
+        key = (storage, volume.content, owner)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            try:
+                self.check(volume.volid)
+                verdict = True
+            except (PermissionDenied, InputError):
+                verdict = False
+            self._verdicts[key] = verdict
+        return verdict
 
 
 def check_volume_access(

@@ -163,7 +163,7 @@ def backup_owner(filename: str) -> int | None:
     """The guest a backup archive belongs to, for permission checks: the digits after
     ``vzdump-<type>-`` of any backup name, standard or not (pve-storage ``Plugin.pm``
     parse_volname); None for an archive name without them or for no archive name."""
-    if parse_backup_name(filename) is None:
+    if BACKUP_NAME.fullmatch(filename) is None:
         return None
     match = _OWNER.match(filename)
     return int(match.group(1)) if match else None
