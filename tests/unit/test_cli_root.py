@@ -1,8 +1,10 @@
 """The commands that act as root@pam refuse other system users before they touch anything,
-as Proxmox's CLIs do ("please run as root"); ``vma`` does not."""
+as Proxmox's CLIs do ("please run as root"), but on a node whose data dir is the user's own;
+``vma`` does not."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -40,7 +42,18 @@ def test_refused_to_another_user(
     out, err = capsys.readouterr()
     assert out == ""
     assert f"please run as root: '{argv[0]}' acts as root@pam, and uid 1000 is not root" in err
+    assert f"nor the owner of the node's data dir {home}" in err
     assert not home.exists()  # nothing read, nothing made
+
+
+def test_a_user_runs_them_on_a_node_of_their_own(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A data dir of the user's (``~/.local/share/respaldo``): the user is that node's root."""
+    home.mkdir()
+    os.chown(home, 1000, 1000)  # the tests run as root
+    assert cli.main(["pvesm", "status", "--output-format", "json"]) == 0
+    assert "local" in capsys.readouterr().out
 
 
 def test_every_command_is_either_root_only_or_open() -> None:

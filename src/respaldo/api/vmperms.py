@@ -73,13 +73,11 @@ _CLOUDINIT = frozenset(
     {"cicustom", "cipassword", "citype", "ciuser", "ciupgrade", "nameserver", "searchdomain"}
     | {"sshkeys"}
 )
-_NEW_DISK = re.compile(r"^([a-z][a-z0-9._-]*[a-z0-9]):(\d+(?:\.\d+)?)$")
-#: Drives beyond ide/sata/scsi/virtio that qemu-server counts as drives.
-_OTHER_DRIVES = frozenset({"efidisk0", "tpmstate0", "cdrom"})
 
 
 def is_drive(key: str) -> bool:
-    return is_drive_key(key) or key in _OTHER_DRIVES
+    """A drive key (``scsi0``, ``efidisk0``...) or ``cdrom`` (ide2's alias)."""
+    return is_drive_key(key) or key == "cdrom"
 
 
 def _need(call: Call, vmid: int, *privs: str, any: bool = False) -> None:
@@ -118,11 +116,11 @@ def check_drive(call: Call, vmid: int, key: str, value: str) -> None:
     names."""
     drive = _drive(key, value)
     cdrom = key == "cdrom" or drive.is_cdrom
-    if drive.volume == "cloudinit":
+    if drive.is_cloudinit:
         _need(call, vmid, "VM.Config.Cloudinit", "VM.Config.CDROM")
     else:
         _need(call, vmid, "VM.Config.CDROM" if cdrom else "VM.Config.Disk")
-    check_drive_volume(call, vmid, key, drive.volume, cdrom)
+    check_drive_volume(call, vmid, key, drive, cdrom)
 
 
 def check_drive_removal(call: Call, vmid: int, key: str, value: str | None) -> None:
@@ -131,17 +129,19 @@ def check_drive_removal(call: Call, vmid: int, key: str, value: str | None) -> N
     _need(call, vmid, "VM.Config.CDROM" if cdrom else "VM.Config.Disk")
 
 
-def check_drive_volume(call: Call, vmid: int, key: str, volume: str, cdrom: bool) -> None:
-    """May the caller put ``volume`` into drive ``key`` of VM ``vmid``?"""
-    if not volume or volume in ("none", "cloudinit"):
+def check_drive_volume(call: Call, vmid: int, key: str, drive: Drive, cdrom: bool) -> None:
+    """May the caller put the drive's volume into drive ``key`` of VM ``vmid``?"""
+    volume = drive.volume
+    if volume in ("none", "cloudinit") or drive.is_cloudinit:
         return
     if cdrom and volume == "cdrom":
         call.access.check(call.principal, "/", ("Sys.Console",))
         return
-    new_disk = _NEW_DISK.match(volume)
-    if new_disk and not cdrom:
-        path = f"/storage/{new_disk.group(1)}"
-        call.access.check(call.principal, path, ("Datastore.AllocateSpace",))
+    new_disk = drive.new_disk
+    if new_disk is not None and not cdrom:
+        if new_disk[0] is not None:  # no storage named: the service refuses it
+            path = f"/storage/{new_disk[0]}"
+            call.access.check(call.principal, path, ("Datastore.AllocateSpace",))
         return
     name = check_volume_access(call, volume, vmid=vmid, what=key)
     if name is not None and name.vtype not in ("images", "iso"):
