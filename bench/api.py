@@ -118,7 +118,8 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(node: Node) -> Iterator[Server]:
-    """``respaldo server`` on the node's data dir, logged in as admin@pve."""
+    """``respaldo server`` on the node's data dir, logged in as admin@pve (the session sends
+    the ticket, and the CSRF prevention token that writes need)."""
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -147,6 +148,7 @@ def running_server(node: Node) -> Iterator[Server]:
         )
         login.raise_for_status()
         session.cookies.set("PVEAuthCookie", login.json()["data"]["ticket"])
+        session.headers["CSRFPreventionToken"] = login.json()["data"]["CSRFPreventionToken"]
         yield Server(proc, url, session)
     finally:
         proc.send_signal(signal.SIGTERM)

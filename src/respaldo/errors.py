@@ -243,16 +243,18 @@ class PermissionDenied(RespaldoError):
 
 
 class NotRoot(RespaldoError):
-    """A command that acts as ``root@pam`` (``pveum``, as Proxmox's CLI does) was run by another
-    system user (Proxmox: ``please run as root``)."""
+    """A command that acts as ``root@pam`` (``qm``, ``pvesm``, ``vzdump``, ``pveum``..., as
+    Proxmox's CLIs do) was run by a system user who is neither root nor the owner of the
+    node's data dir (Proxmox: ``please run as root``)."""
 
     http_status = 403
     user_error = True
 
-    def __init__(self, command: str, uid: int) -> None:
+    def __init__(self, command: str, uid: int, home: object = None) -> None:
+        whose = f" nor the owner of the node's data dir {home}" if home is not None else ""
         super().__init__(
-            f"please run as root: '{command}' acts as root@pam, and uid {uid} is not root "
-            "(other users manage users and permissions through the API, with their own login)"
+            f"please run as root: '{command}' acts as root@pam, and uid {uid} is not root"
+            f"{whose} (other users work through the API, with their own login and permissions)"
         )
         self.command = command
         self.uid = uid

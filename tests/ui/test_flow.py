@@ -240,7 +240,9 @@ def test_refusals_protected_backup_and_running_vm(ui: Ui, node: Node100) -> None
     expect(ui.toolbar_button("Suspend")).to_be_enabled(timeout=TASK_TIMEOUT)
 
 
-def test_an_auditor_sees_the_backups_but_may_change_nothing(ui: Ui, node: Node100) -> None:
+def test_an_auditor_may_change_nothing_and_sees_no_backups(ui: Ui, node: Node100) -> None:
+    # Proxmox shows a backup only to those who may back its guest up (VM.Backup and
+    # Datastore.AllocateSpace): an auditor sees the VM and an empty backup list.
     node.server.cli("vzdump", "100", "--storage", "local", "--compress", "zstd", timeout=120)
     ui.open()
     ui.login(user=AUDITOR[0], password=AUDITOR[1])
@@ -249,13 +251,10 @@ def test_an_auditor_sees_the_backups_but_may_change_nothing(ui: Ui, node: Node10
     ui.loaded()
     for name in ("Start", "Shutdown", "Stop", "Suspend", "Resume", "Backup now"):
         expect(ui.toolbar_button(name)).to_be_disabled()
-    ui.select_backup("vzdump-qemu-100")
-    for name in ("Restore", "Edit Notes", "Change Protection", "Remove"):
+    expect(ui.backup_rows()).to_have_count(0)
+    expect(ui.backup_list().locator("tr.empty")).to_have_text("No backups")
+    for name in ("Restore", "Show Configuration", "Edit Notes", "Change Protection", "Remove"):
         expect(ui.toolbar_button(name)).to_be_disabled()
-    # what the API refuses is said in its words where it happens
-    ui.toolbar_button("Show Configuration").click()
-    dialog = ui.dialog("Configuration")
-    expect(dialog.get_by_role("alert")).to_contain_text("Permission check failed")
 
 
 def test_the_task_viewer_follows_and_stops_a_running_task(ui: Ui, node: Node100) -> None:

@@ -4,10 +4,11 @@ loopback port) and a small client that logs in as a user or with an API token.""
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -23,6 +24,7 @@ class Reply:
     status: int
     reason: str
     body: dict[str, Any]
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def data(self) -> Any:
@@ -59,7 +61,7 @@ class Client:
             response = self.session.request(http, url, params=params, timeout=30)
         else:
             response = self.session.request(http, url, data=params, timeout=30)
-        return Reply(response.status_code, response.reason, response.json())
+        return Reply(response.status_code, response.reason, response.json(), response.headers)
 
     def get(self, where: str, /, **params: str | int) -> Reply:
         return self.call("GET", where, **params)
@@ -75,9 +77,9 @@ class Client:
 
 
 @contextmanager
-def running_server(access: Access) -> Iterator[str]:
-    """Serve every API method of ``access``'s node on ``http://127.0.0.1:<port>`` until the
-    block ends; yield that base URL."""
+def running_server(access: Access, ssl_context: ssl.SSLContext | None = None) -> Iterator[str]:
+    """Serve every API method of ``access``'s node on ``http://127.0.0.1:<port>`` (https with
+    ``ssl_context``) until the block ends; yield that base URL."""
     server = ApiServer(access.node, all_methods(), ServerSettings(auth_delay=0), access)
     loop = asyncio.new_event_loop()
     runner = web.AppRunner(server.application(), access_log=None)
@@ -88,7 +90,7 @@ def running_server(access: Access) -> Iterator[str]:
     async def serve() -> None:
         await runner.setup()
         try:
-            await web.TCPSite(runner, "127.0.0.1", 0).start()
+            await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context).start()
         finally:
             ready.set()
         await stop.wait()
@@ -110,7 +112,7 @@ def running_server(access: Access) -> Iterator[str]:
         raise failure[0]
     host, port = runner.addresses[0][:2]
     try:
-        yield f"http://{host}:{port}"
+        yield f"{'https' if ssl_context else 'http'}://{host}:{port}"
     finally:
         loop.call_soon_threadsafe(stop.set)
         thread.join(10)

@@ -11,6 +11,7 @@ import pytest
 
 from respaldo.access import Access
 from respaldo.access.realms import SystemPam
+from respaldo.cli import main as cli_main
 from respaldo.cli import pveum
 from respaldo.cli.main import main
 from respaldo.errors import CommandError
@@ -34,7 +35,6 @@ def access(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Access:
         return access
 
     monkeypatch.setattr(pveum, "make_access", same_node)
-    monkeypatch.setattr(pveum, "geteuid", lambda: 0)
     return access
 
 
@@ -357,7 +357,7 @@ def test_acl_modify_list_delete(access: Access, capsys: pytest.CaptureFixture[st
 def test_refused_to_other_system_users(
     access: Access, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pveum, "geteuid", lambda: 1000)
+    monkeypatch.setattr(cli_main, "geteuid", lambda: 1000)
     for argv in (("user", "add", "joe@pve"), ("user", "list"), ("passwd", "root@pam")):
         code, out, err = run(capsys, *argv)
         assert code == 2 and out == ""

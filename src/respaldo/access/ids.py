@@ -16,7 +16,7 @@ import re
 from respaldo.errors import InputError
 
 REALM_RE = r"[A-Za-z][A-Za-z0-9.\-_]+"
-USER_NAME_RE = r"[^\s:/]+"
+USER_NAME_RE = r"[^\s:/\x00-\x1f\x7f]+"  # no control character either
 GROUP_RE = r"[A-Za-z0-9.\-_]+"
 ROLE_RE = r"[A-Za-z0-9.\-_]+"
 POOL_RE = r"[A-Za-z0-9.\-_]+(?:/[A-Za-z0-9.\-_]+){0,2}"

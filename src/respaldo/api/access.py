@@ -125,6 +125,7 @@ def _login(call: Call) -> object:
         otp=call.opt_text("otp"),
         path=call.opt_text("path"),
         privs=call.opt_text("privs"),
+        client=call.client,
     )
     return result.as_dict()
 

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from respaldo.access.control import Access, AccessSettings, Principal
+from respaldo.access.control import Access, AccessSettings, Principal, extract_auth_value
 from respaldo.api import openapi
 from respaldo.api.method import ApiMethod, Call, Perm, Result
 from respaldo.api.wire import (
@@ -193,7 +193,7 @@ class ApiServer:
             raw = await self._raw_params(request, path_params)
             params = method.params.parse(raw)
             self._check_node(params)
-            call = Call(self.node, self.access, principal, params, raw)
+            call = Call(self.node, self.access, principal, params, raw, request.remote)
             result = await self._run(call, method)
         except RespaldoError as err:
             return await self._error(err, method)
@@ -213,6 +213,12 @@ class ApiServer:
 
     async def _authenticate(self, request: web.Request, method: ApiMethod) -> Principal:
         if method.permission.user == "world":
+            # no credential is checked, but a token is still not let in where tokens may not
+            # go (pve-manager HTTPServer.pm: creating a ticket with a token)
+            if not method.allowtoken and extract_auth_value(
+                request.headers.get("Authorization"), "PVEAPIToken"
+            ):
+                raise self._no_token(method)
             return Principal.user("nobody@pam")
         cookie = request.cookies.get("PVEAuthCookie")
         if cookie is not None:
@@ -225,10 +231,14 @@ class ApiServer:
             csrf_token=request.headers.get("CSRFPreventionToken"),
         )
         if principal.tokenid is not None and not method.allowtoken:
-            raise PermissionDenied(
-                f"URI '{API_PREFIX}{method.path}' not available with API token, need proper ticket."
-            )
+            raise self._no_token(method)
         return principal
+
+    @staticmethod
+    def _no_token(method: ApiMethod) -> PermissionDenied:
+        return PermissionDenied(
+            f"URI '{API_PREFIX}{method.path}' not available with API token, need proper ticket."
+        )
 
     def _check_node(self, params: dict[str, object]) -> None:
         node = params.get("node")
@@ -244,8 +254,8 @@ class ApiServer:
         if body is not None and request.method in ("GET", "DELETE", "HEAD"):
             raise WireError(501, f"Unexpected content for method '{request.method}'")
         given = merge_params(request.query, body)
-        for key, raw in path_params.items():
-            value = urllib.parse.unquote(raw)
+        # the path is percent-decoded once already (as Proxmox's): a '%' left is the value's
+        for key, value in path_params.items():
             if key in given and str(given[key]) != value:
                 raise InputError(key, given[key], "sent again with a different value")
             given[key] = value

@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import cast
 
 from respaldo.api.method import ALL_USERS, ApiMethod, Call, Perm, array, null, obj, prop
+from respaldo.api.vzdump import check_common_options
 from respaldo.config.schema import Schema, integer
 from respaldo.errors import InputError, NotFoundError
 from respaldo.jobs import guests, jobscfg
@@ -25,8 +26,6 @@ from respaldo.services.vzdump.job import DEFAULT_STORAGE
 
 AUDIT = Perm("/", ("Sys.Audit",))
 MODIFY = Perm("/", ("Sys.Modify",))
-ROOT_ONLY = ("tmpdir", "dumpdir", "script", "job-id")
-SYS_MODIFY = ("bwlimit", "ionice", "performance")
 
 
 def _storage_of(options: Mapping[str, object]) -> str | None:
@@ -34,18 +33,6 @@ def _storage_of(options: Mapping[str, object]) -> str | None:
     if options.get("storage"):
         return str(options["storage"])
     return None if options.get("dumpdir") else DEFAULT_STORAGE
-
-
-def _check_common(call: Call, keys: Mapping[str, object], deleting: bool = False) -> None:
-    for key in ROOT_ONLY:
-        if key in keys:
-            raise InputError(key, keys[key], "Only root may set this option.")
-    if any(key in keys for key in SYS_MODIFY):
-        call.access.check(call.principal, "/", ("Sys.Modify",))
-    fleecing = keys.get("fleecing")
-    if not deleting and isinstance(fleecing, dict) and fleecing.get("storage"):
-        path = f"/storage/{fleecing['storage']}"
-        call.access.check(call.principal, path, ("Datastore.AllocateSpace",))
 
 
 def _check_pool(call: Call) -> None:
@@ -61,7 +48,7 @@ def _check_create(call: Call) -> None:
     _check_pool(call)
     if call.is_root:
         return
-    _check_common(call, call.params)
+    check_common_options(call, call.params)
     storage = _storage_of(call.params)
     if storage is not None:
         call.access.check(call.principal, f"/storage/{storage}", ("Datastore.Allocate",))
@@ -76,8 +63,8 @@ def _check_update(call: Call) -> None:
     if call.is_root:
         return
     deleted = _deleted(call)
-    _check_common(call, call.params)
-    _check_common(call, dict.fromkeys(deleted, ""), deleting=True)
+    check_common_options(call, call.params)
+    check_common_options(call, dict.fromkeys(deleted, ""), deleting=True)
     if call.get("storage"):
         call.access.check(
             call.principal, f"/storage/{call.get('storage')}", ("Datastore.Allocate",)

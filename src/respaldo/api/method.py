@@ -35,6 +35,8 @@ class Call:
     params: dict[str, object]
     #: The parameters as sent, before typing (a method that hands them on as text).
     raw: dict[str, object] = field(default_factory=dict)
+    #: The client's address (the failed-login limit counts per user and address).
+    client: str | None = None
 
     @property
     def is_root(self) -> bool:
@@ -122,11 +124,12 @@ class ApiMethod:
             lambda m: f"(?P<{m.group(1).replace('-', '_')}>{_segment(m.group(1))})",
             re.escape(self.path).replace(r"\{", "{").replace(r"\}", "}"),
         )
-        object.__setattr__(self, "_pattern", re.compile(f"^{regex}$"))
+        object.__setattr__(self, "_pattern", re.compile(regex))
 
     def match(self, path: str) -> dict[str, str] | None:
-        """The path parameters if ``path`` is this method's path."""
-        found = self._pattern.match(path)
+        """The path parameters if ``path`` is this method's path (all of it: a line break in
+        a segment is part of the value, which the parameter's check then refuses)."""
+        found = self._pattern.fullmatch(path)
         if found is None:
             return None
         names = re.findall(r"\{([a-z0-9_-]+)\}", self.path)
@@ -139,7 +142,7 @@ class ApiMethod:
 
 def _segment(name: str) -> str:
     """A volume id may hold '/' (``local:backup/vzdump-...``): it takes the rest of the path."""
-    return ".+" if name == "volume" else "[^/]+"
+    return "(?s:.+)" if name == "volume" else "[^/]+"
 
 
 # -- return schemas -------------------------------------------------------------------------

@@ -48,20 +48,27 @@ def _cpu_load() -> float:
 
 
 def _node_row(call: Call) -> dict[str, object]:
-    mem = _meminfo()
-    total = mem.get("MemTotal", 0)
-    return {
+    """The node as ``/nodes`` and ``/cluster/resources`` list it; its figures only for
+    ``Sys.Audit`` on ``/nodes/<node>`` (pve-manager ``API2Tools::extract_node_stats``)."""
+    row: dict[str, object] = {
         "node": call.node.name,
         "id": f"node/{call.node.name}",
         "type": "node",
         "status": "online",
-        "cpu": _cpu_load(),
-        "maxcpu": os.cpu_count() or 1,
-        "mem": total - mem.get("MemAvailable", 0),
-        "maxmem": total,
-        "uptime": _uptime(),
         "level": "",
     }
+    if "Sys.Audit" not in call.access.permissions(call.principal, f"/nodes/{call.node.name}"):
+        return row
+    mem = _meminfo()
+    total = mem.get("MemTotal", 0)
+    row.update(
+        cpu=_cpu_load(),
+        maxcpu=os.cpu_count() or 1,
+        mem=total - mem.get("MemAvailable", 0),
+        maxmem=total,
+        uptime=_uptime(),
+    )
+    return row
 
 
 def _nodes(call: Call) -> object:
@@ -109,7 +116,7 @@ def _resources(call: Call) -> object:
     if kind in (None, "storage"):
         for status in StorageManager(call.node).status():
             privs = call.access.permissions(call.principal, f"/storage/{status.storage}")
-            if privs & {"Datastore.Audit", "Datastore.AllocateSpace"}:
+            if "Datastore.Audit" in privs:
                 row = storage_row(status)
                 rows.append(
                     {
@@ -140,6 +147,18 @@ def _nextid(call: Call) -> object:
         if vmid not in taken:
             return vmid
     raise ConflictError("no free VMID")
+
+
+def _pools(call: Call) -> object:
+    """The pools the caller may audit (pve-manager ``Pool.pm`` index)."""
+    rows: list[dict[str, object]] = []
+    for poolid, pool in sorted(call.access.config().pools.items()):
+        if "Pool.Audit" in call.access.permissions(call.principal, f"/pool/{poolid}"):
+            row: dict[str, object] = {"poolid": poolid}
+            if pool.comment:
+                row["comment"] = pool.comment
+            rows.append(row)
+    return rows
 
 
 def _storage_config(call: Call) -> object:
@@ -256,8 +275,8 @@ METHODS = [
         "/pools",
         "List pools.",
         Schema(()),
-        array({"type": "object"}),
-        lambda call: [],
+        array(obj(poolid=prop("string"), comment=prop("string"))),
+        _pools,
         ALL_USERS,
     ),
     ApiMethod(

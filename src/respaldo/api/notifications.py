@@ -151,7 +151,7 @@ METHODS = [
                 name=prop("string"),
                 type=prop("string"),
                 comment=prop("string"),
-                disable=prop("boolean"),
+                disable=prop("integer", "1 when the target is disabled (Proxmox's 0/1)."),
                 origin=prop("string"),
             )
         ),

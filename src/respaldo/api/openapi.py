@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from respaldo.access import ids
 from respaldo.api.method import ApiMethod
+from respaldo.config.ids import STORAGE_ID
 
 _ERROR = {
     "type": "object",
@@ -79,9 +81,30 @@ def _operation(method: ApiMethod) -> dict[str, Any]:
     return operation
 
 
+_USERID = f"{ids.USER_NAME_RE}@{ids.REALM_RE}"
+#: The formats of names, as the patterns their parsers take (a client that generates values
+#: from the document then sends valid ones; a test checks each against its parser).
+FORMAT_PATTERNS = {
+    "pve-configid": r"[A-Za-z][A-Za-z0-9_-]+",
+    "pve-storage-id": STORAGE_ID.pattern,
+    "pve-node": r"[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?",
+    "pve-userid": _USERID,
+    "pve-tokenid": f"{_USERID}!{ids.TOKEN_SUBID_RE}",
+    "pve-realm": ids.REALM_RE,
+    "pve-token-subid": ids.TOKEN_SUBID_RE,
+    "pve-groupid": ids.GROUP_RE,
+    "pve-roleid": ids.ROLE_RE,
+}
+
+
 def _scalar(prop: dict[str, Any]) -> dict[str, Any]:
-    """A parameter's schema as OpenAPI takes it (Proxmox's own keywords as ``x-`` keys)."""
-    return {k: v for k, v in prop.items() if k != "description" or len(v) < 400}
+    """A parameter's schema as OpenAPI takes it (Proxmox's own keywords as ``x-`` keys; a
+    name format also as its ``pattern``)."""
+    doc = {k: v for k, v in prop.items() if k != "description" or len(v) < 400}
+    pattern = FORMAT_PATTERNS.get(prop.get("x-format", ""))
+    if pattern is not None and "pattern" not in doc:
+        doc["pattern"] = f"^(?:{pattern})$"
+    return doc
 
 
 def document(methods: Sequence[ApiMethod], prefix: str) -> dict[str, Any]:

@@ -4,11 +4,14 @@ List, create (or restore, with ``archive``), config, destroy, status and power. 
 task: ``qmcreate``, ``qmrestore``, ``qmconfig`` (POST config), ``qmdestroy``, ``qmstart``,
 ``qmstop``, ``qmshutdown``, ``qmsuspend``/``qmpause``, ``qmresume``.
 
-Permissions as Proxmox checks them: listing and status need ``VM.Audit``; power
-``VM.PowerMgmt``; config changes ``VM.Config.*`` (respaldo asks for the one of the key's
-group: disks ``VM.Config.Disk``, memory ``VM.Config.Memory``...); create and destroy
-``VM.Allocate``; a restore over an existing VM with ``force`` ``VM.Allocate`` or
-``VM.Backup``; new disks ``Datastore.AllocateSpace`` on their storage.
+Permissions as qemu-server checks them: the list shows the VMs with ``VM.Audit``; config and
+status need ``VM.Audit``; power ``VM.PowerMgmt``; config changes any ``VM.Config.*`` to get in
+and then, key by key, the privilege of the key's group and access to every volume a drive
+names (:mod:`respaldo.api.vmperms`); destroy ``VM.Allocate``; create ``VM.Allocate`` (plus
+``VM.PowerMgmt`` with ``start``, ``Datastore.AllocateSpace`` on ``storage``); a restore
+``VM.Allocate``, or over an existing VM with ``force`` ``VM.Backup``, and read access to the
+archive (:mod:`respaldo.api.volaccess`) and ``Datastore.AllocateSpace`` on every storage it
+writes to. ``skiplock``, ``keepActive`` and ``nocheck`` are root@pam's (400 for others).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from respaldo.api.method import (
 )
 from respaldo.api.rows import vm_row
 from respaldo.api.tasks import start_task
+from respaldo.api.vmperms import check_config_change
+from respaldo.api.volaccess import check_volume_access
 from respaldo.config.schema import Schema, boolean, integer, string
 from respaldo.config.stdparams import NODE, SKIPLOCK, VMID
 from respaldo.config.vmconfig import is_drive_key
@@ -33,58 +38,32 @@ from respaldo.config.vmschema import VM_CONFIG
 from respaldo.errors import ConflictError, InputError, PermissionDenied
 from respaldo.services.qmconfig import VmConfigService
 from respaldo.services.qmpower import VmPower
+from respaldo.services.restore.plan import make_plan, parse_map_storage
 from respaldo.services.restore.qmrestore import RESTORE_PARAMS, check_target
 from respaldo.services.vmstore import VmStore
+from respaldo.storage.backupstore import ArchiveSource
+from respaldo.storage.registry import StorageRegistry
 
 _VM_PATH = "/vms/{vmid}"
-#: Which ``VM.Config.*`` privilege a config key needs (qemu-server ``check_vm_modify_config_perm``).
-_CONFIG_PRIVS = {
-    "memory": "VM.Config.Memory",
-    "cores": "VM.Config.CPU",
-    "sockets": "VM.Config.CPU",
-    "kvm": "VM.Config.CPU",
-    "cdrom": "VM.Config.CDROM",
-    "agent": "VM.Config.Options",
-    "name": "VM.Config.Options",
-    "description": "VM.Config.Options",
-    "onboot": "VM.Config.Options",
-    "protection": "VM.Config.Options",
-    "tags": "VM.Config.Options",
-    "boot": "VM.Config.Options",
-    "ostype": "VM.Config.Options",
-    "smbios1": "VM.Config.HWType",
-    "scsihw": "VM.Config.HWType",
-    "vmgenid": "VM.Config.HWType",
-    # the hardware keys of VM_CONFIG, as Proxmox's $cpuoptions, $memoryoptions, $hwtypeoptions,
-    # $generaloptions, $vmpoweroptions and $diskoptions group them
-    **dict.fromkeys(("cpu", "cpulimit", "cpuunits", "numa", "vcpus"), "VM.Config.CPU"),
-    **dict.fromkeys(("balloon", "shares", "allow-ksm"), "VM.Config.Memory"),
-    **dict.fromkeys(
-        ("acpi", "hotplug", "machine", "tablet", "vga", "watchdog", "rng0"), "VM.Config.HWType"
-    ),
-    **dict.fromkeys(
-        ("bios", "keyboard", "localtime", "reboot", "startdate", "startup", "tdf"),
-        "VM.Config.Options",
-    ),
-    "freeze": "VM.PowerMgmt",
-    "bootdisk": "VM.Config.Disk",
-}
+#: Any one of these lets a caller into the config methods; each key then needs its own
+#: (qemu-server ``$vm_config_perm_list``).
+CONFIG_PRIVS = (
+    "VM.Config.Disk",
+    "VM.Config.CDROM",
+    "VM.Config.CPU",
+    "VM.Config.Memory",
+    "VM.Config.Network",
+    "VM.Config.HWType",
+    "VM.Config.Options",
+    "VM.Config.Cloudinit",
+)
 
 
-def _config_priv(key: str) -> str:
-    if key.startswith("net"):
-        return "VM.Config.Network"
-    if is_drive_key(key) or key.startswith("unused"):
-        return "VM.Config.Disk"
-    return _CONFIG_PRIVS.get(key, "VM.Config.Options")
-
-
-def _check_config_keys(call: Call, keys: list[str]) -> None:
-    vm = f"/vms/{call.params['vmid']}"
+def _root_only(call: Call, *keys: str) -> None:
+    """qemu-server's options for root@pam only (a parameter error for anyone else)."""
     for key in keys:
-        if key in ("args", "lock", "arch") and not call.is_root:
-            raise PermissionDenied(f"only root can set '{key}' config")
-        call.access.check(call.principal, vm, (_config_priv(key),))
+        if call.params.get(key) and not call.is_root:
+            raise InputError(key, call.params[key], "Only root may use this option.")
 
 
 def _vmid(call: Call) -> int:
@@ -108,11 +87,12 @@ def _list(call: Call) -> object:
 
 
 def _vm_index(call: Call) -> object:
-    VmStore(call.node).load(_vmid(call))
+    VmStore(call.node).load(_vmid(call))  # a missing VM says so, as its other methods do
     return [{"subdir": name} for name in ("config", "status")]
 
 
 def _status_index(call: Call) -> object:
+    VmStore(call.node).load(_vmid(call))  # the VM must exist (qemu-server's test)
     return [
         {"subdir": name} for name in ("current", "start", "stop", "shutdown", "suspend", "resume")
     ]
@@ -156,12 +136,13 @@ def _delete_list(call: Call) -> list[str]:
 
 
 def _check_set(call: Call) -> None:
-    keys = list(_options(call)) + _delete_list(call)
-    if not keys:
+    _root_only(call, "skiplock")
+    options = {key: str(call.raw[key]) for key in _options(call)}
+    deleted = _delete_list(call)
+    if not options and not deleted:
         raise InputError("delete", "", "no options specified")
-    _check_config_keys(call, keys)
-    if call.flag("skiplock") and not call.is_root:
-        raise PermissionDenied("Only root may use option 'skiplock'")
+    current = VmStore(call.node).load(_vmid(call)).as_dict()
+    check_config_change(call, _vmid(call), options, deleted, current)
 
 
 def _set_sync(call: Call) -> object:
@@ -176,6 +157,7 @@ def _set_sync(call: Call) -> object:
 def _set_async(call: Call) -> object:
     _check_set(call)
     _check_digest(call)
+    VmConfigService(call.node).check({k: call.raw[k] for k in _options(call)})
     params = {
         "vmid": _vmid(call),
         "options": {k: str(v) for k, v in call.raw.items() if k in _options(call)},
@@ -231,22 +213,49 @@ def _create(call: Call) -> object:
     for key in ("force", "unique", "map-storage", "disks"):
         if call.params.get(key):
             raise InputError(key, call.params[key], "option requires option 'archive'")
-    call.access.check(call.principal, f"/vms/{vmid}", ("VM.Allocate",))
-    options = {k: str(call.raw[k]) for k in _options(call, *_NOT_OVERRIDES)}
-    _check_new_disks(call, options)
-    if VmStore(call.node).exists(vmid):
-        raise ConflictError(f"unable to create VM {vmid} - VM {vmid} already exists")
+    _check_storage(call)
     if call.flag("start"):
         call.access.check(call.principal, f"/vms/{vmid}", ("VM.PowerMgmt",))
+    call.access.check(call.principal, f"/vms/{vmid}", ("VM.Allocate",))
+    options = {k: str(call.raw[k]) for k in _options(call, *_NOT_OVERRIDES)}
+    check_config_change(call, vmid, options)
+    if VmStore(call.node).exists(vmid):
+        raise ConflictError(f"unable to create VM {vmid} - VM {vmid} already exists")
+    VmConfigService(call.node).check(options)  # bad options fail now, not in the task
     params = {"vmid": vmid, "options": options, "start": call.flag("start")}
     return start_task(call, "qmcreate", str(vmid), "qmcreate", params)
 
 
-def _check_new_disks(call: Call, options: dict[str, str]) -> None:
-    for key, value in options.items():
-        if is_drive_key(key) and ":" in value:
-            storage = value.split(":", 1)[0]
-            call.access.check(call.principal, f"/storage/{storage}", ("Datastore.AllocateSpace",))
+def _check_storage(call: Call) -> None:
+    storage = call.opt_text("storage")
+    if storage:
+        call.access.check(call.principal, f"/storage/{storage}", ("Datastore.AllocateSpace",))
+
+
+def _archive(call: Call) -> ArchiveSource:
+    """The archive to restore, found now: a missing one, or a name out of its storage, is a
+    parameter error before any task starts."""
+    try:
+        return StorageRegistry(call.node).archive_source(call.text("archive"))
+    except InputError as err:
+        raise InputError("archive", call.text("archive"), err.reason) from err
+
+
+def _check_restore_storages(call: Call, vmid: int, archive: ArchiveSource) -> None:
+    """Every storage the restore writes disks to needs ``Datastore.AllocateSpace`` (qemu-server
+    parse_backup_hints): those given and, without ``storage``, those the archive names."""
+    if call.is_root:
+        return
+    plan = make_plan(
+        StorageRegistry(call.node),
+        archive,
+        vmid,
+        call.opt_text("storage"),
+        parse_map_storage(call.opt_text("map-storage")),
+        None,
+    )
+    for storage in sorted({disk.storage for disk in plan.disks}):
+        call.access.check(call.principal, f"/storage/{storage}", ("Datastore.AllocateSpace",))
 
 
 def _restore(call: Call, vmid: int) -> object:
@@ -260,20 +269,21 @@ def _restore(call: Call, vmid: int) -> object:
             "live-restore is only compatible with backup images from a Proxmox Backup Server",
         )
     exists = VmStore(call.node).exists(vmid)
+    _check_storage(call)
+    if call.flag("start"):
+        call.access.check(call.principal, f"/vms/{vmid}", ("VM.PowerMgmt",))
     privs = call.access.permissions(call.principal, f"/vms/{vmid}")
     if not ("VM.Allocate" in privs or (exists and call.flag("force") and "VM.Backup" in privs)):
         raise PermissionDenied(f"/vms/{vmid}, VM.Allocate")
-    if call.flag("start"):
-        call.access.check(call.principal, f"/vms/{vmid}", ("VM.PowerMgmt",))
+    check_volume_access(call, call.text("archive"), vmid=vmid, content="backup", what="archive")
+    overrides = {k: str(call.raw[k]) for k in _options(call, *_NOT_OVERRIDES)}
+    check_config_change(call, vmid, overrides)
     if exists and not call.flag("force"):
         raise ConflictError(f"unable to restore VM {vmid} - VM {vmid} already exists")
     if exists:
         # refused now, not in the task: running, locked or protected (as qemu-server does)
         check_target(VmConfigService(call.node), vmid, force=True)
-    storage = call.opt_text("storage")
-    if storage:
-        call.access.check(call.principal, f"/storage/{storage}", ("Datastore.AllocateSpace",))
-    overrides = {k: str(call.raw[k]) for k in _options(call, *_NOT_OVERRIDES)}
+    _check_restore_storages(call, vmid, _archive(call))
     params: dict[str, object] = {
         key: call.params[key]
         for key in (
@@ -295,6 +305,7 @@ def _restore(call: Call, vmid: int) -> object:
 
 
 def _destroy(call: Call) -> object:
+    _root_only(call, "skiplock")
     vmid = _vmid(call)
     VmStore(call.node).load(vmid)
     return start_task(
@@ -307,10 +318,9 @@ def _destroy(call: Call) -> object:
 
 def _power(kind: str, work: str, *keys: str):  # type: ignore[no-untyped-def]
     def handler(call: Call) -> object:
+        _root_only(call, "skiplock", "keepActive", "nocheck")
         vmid = _vmid(call)
         VmStore(call.node).load(vmid)  # a missing VM fails now, not in the task
-        if call.flag("skiplock") and not call.is_root:
-            raise PermissionDenied("Only root may use option 'skiplock'")
         params: dict[str, object] = {"vmid": vmid, "skiplock": call.flag("skiplock")}
         params.update({key: call.params[key] for key in keys if key in call.params})
         return start_task(call, kind, str(vmid), work, params)
@@ -325,6 +335,7 @@ def _suspend(call: Call) -> object:
 
 
 _POWER = Perm(_VM_PATH, ("VM.PowerMgmt",))
+_CONFIG = Perm(_VM_PATH, CONFIG_PRIVS, any=True)
 _TIMEOUT = integer("timeout", "Wait maximal timeout seconds.", minimum=0)
 _VM_LIST_ROW = obj(
     vmid=prop("integer"),
@@ -372,7 +383,7 @@ METHODS = [
         _vm(),
         array(obj(subdir=prop("string"))),
         _vm_index,
-        Perm(_VM_PATH, ("VM.Audit",)),
+        ALL_USERS,
     ),
     ApiMethod(
         "vm_destroy",
@@ -428,7 +439,7 @@ METHODS = [
         ),
         upid(),
         _set_async,
-        ALL_USERS,
+        _CONFIG,
     ),
     ApiMethod(
         "vm_config_sync",
@@ -451,7 +462,7 @@ METHODS = [
         ),
         null(),
         _set_sync,
-        ALL_USERS,
+        _CONFIG,
     ),
     ApiMethod(
         "vm_status_index",
@@ -461,7 +472,7 @@ METHODS = [
         _vm(),
         array(obj(subdir=prop("string"))),
         _status_index,
-        Perm(_VM_PATH, ("VM.Audit",)),
+        ALL_USERS,
     ),
     ApiMethod(
         "vm_status",

@@ -1,13 +1,14 @@
 """``/nodes/{node}/storage``: storages, their content, backups' notes and protection, prune
 (pve-storage ``PVE/API2/Storage/Status.pm``, ``Content.pm``, ``PruneBackups.pm``).
 
-Permissions as Proxmox checks them: a storage is listed with ``Datastore.Audit`` or
-``Datastore.AllocateSpace`` on it; its content with ``Datastore.Audit`` or
-``Datastore.AllocateSpace`` (backups of a guest also show with ``VM.Backup`` or ``VM.Audit``
-there... respaldo lists a storage's backups to whoever may see the storage); changing or
-removing a backup needs ``Datastore.AllocateSpace`` plus ``VM.Backup`` on its guest; any other
-volume ``Datastore.Allocate``; prune needs ``Datastore.Allocate`` (or AllocateSpace with
-VM.Backup on the guest).
+Permissions as Proxmox checks them: a storage is listed, and its status, content and prune
+preview read, with ``Datastore.Audit`` or ``Datastore.AllocateSpace`` on it; its content lists
+only the volumes the caller may use (:mod:`respaldo.api.volaccess`: a backup needs
+``VM.Backup`` on its guest as well, so an auditor sees none), and a volume's attributes are
+read or changed under the same rule. Removing a backup of a guest needs
+``Datastore.AllocateSpace`` plus ``VM.Backup`` on the guest, any other volume
+``Datastore.Allocate``; a prune of one guest's backups ``Datastore.AllocateSpace`` plus
+``VM.Backup`` on it, a prune of the whole storage ``Datastore.Allocate``.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ from typing import cast
 from respaldo.api.method import ALL_USERS, ApiMethod, Call, Perm, array, null, obj, prop, upid
 from respaldo.api.rows import backup_row, storage_row, volume_row
 from respaldo.api.tasks import start_task
+from respaldo.api.volaccess import VolumeAccess, check_volume_access
 from respaldo.config.ids import parse_volid
 from respaldo.config.prune import format_prune_backups, parse_prune_backups
 from respaldo.config.schema import Schema, boolean, integer, string
 from respaldo.config.stdparams import NODE, STORAGE
-from respaldo.errors import InputError, PermissionDenied
+from respaldo.errors import InputError
 from respaldo.services import pvesm
 from respaldo.services.pvesm import StorageManager
-from respaldo.storage.backups import parse_backup_name
+from respaldo.storage.backups import backup_owner
 from respaldo.storage.backupstore import archive_location
 
 _SEE = ("Datastore.Audit", "Datastore.AllocateSpace")
@@ -71,10 +73,17 @@ def _index(call: Call) -> object:
 def _content(call: Call) -> object:
     vmid = cast("int | None", call.get("vmid"))
     manager = StorageManager(call.node)
+    access = VolumeAccess(call)
+    every = access.allows_all(call.text("storage"))
     if call.opt_text("content") == "backup":  # the big listing: rows straight from the store
-        return [backup_row(info) for info in manager.list_backups(call.text("storage"), vmid)]
+        backups = manager.list_backups(call.text("storage"), vmid)
+        return [
+            backup_row(info)
+            for info in backups
+            if every or access.allows_volid(info.volid, "backup", backup_owner(info.filename))
+        ]
     volumes = manager.list(call.text("storage"), call.opt_text("content"), vmid)
-    return [volume_row(volume) for volume in volumes]
+    return [volume_row(volume) for volume in volumes if every or access.allows(volume)]
 
 
 def _alloc(call: Call) -> object:
@@ -99,28 +108,21 @@ def _volid(call: Call) -> str:
     return f"{storage}:{volume}"
 
 
-def _backup_owner(volid: str) -> int | None:
-    name = parse_backup_name(parse_volid(volid).volname.rpartition("/")[2])
-    return name.vmid if name is not None else None
-
-
-def _check_volume_change(call: Call, volid: str) -> None:
-    storage = parse_volid(volid).storage
-    if parse_volid(volid).volname.startswith("backup/"):
-        call.access.check(call.principal, f"/storage/{storage}", ("Datastore.AllocateSpace",))
-        owner = _backup_owner(volid)
-        if owner is not None:
-            call.access.check(call.principal, f"/vms/{owner}", ("VM.Backup",))
-        elif "Datastore.Allocate" not in call.access.permissions(
-            call.principal, f"/storage/{storage}"
-        ):
-            raise PermissionDenied(f"/storage/{storage}, Datastore.Allocate")
-        return
-    call.access.check(call.principal, f"/storage/{storage}", ("Datastore.Allocate",))
+def _check_remove(call: Call, volid: str) -> int | None:
+    """Proxmox's rule for removing a volume; the backup's guest, if any."""
+    name = VolumeAccess(call).volume_name(volid)
+    storage = f"/storage/{parse_volid(volid).storage}"
+    if name.vtype == "backup" and name.owner is not None:
+        call.access.check(call.principal, storage, ("Datastore.AllocateSpace",))
+        call.access.check(call.principal, f"/vms/{name.owner}", ("VM.Backup",))
+    else:
+        call.access.check(call.principal, storage, ("Datastore.Allocate",))
+    return name.owner
 
 
 def _volume_info(call: Call) -> object:
     volid = _volid(call)
+    check_volume_access(call, volid)
     manager = StorageManager(call.node)
     if parse_volid(volid).volname.startswith("backup/"):
         info = manager.backup(volid)
@@ -149,7 +151,7 @@ def _volume_info(call: Call) -> object:
 
 def _volume_update(call: Call) -> object:
     volid = _volid(call)
-    _check_volume_change(call, volid)
+    check_volume_access(call, volid)
     protected = call.get("protected")
     StorageManager(call.node).set_backup(
         volid,
@@ -161,7 +163,7 @@ def _volume_update(call: Call) -> object:
 
 def _volume_delete(call: Call) -> object:
     volid = _volid(call)
-    _check_volume_change(call, volid)
+    owner = _check_remove(call, volid)
     manager = StorageManager(call.node)
     if parse_volid(volid).volname.startswith("backup/"):
         info = manager.backup(volid)
@@ -169,7 +171,6 @@ def _volume_delete(call: Call) -> object:
             raise InputError("volume", volid, f"cannot remove protected archive '{volid}'")
     else:
         manager.path(volid)
-    owner = _backup_owner(volid)
     task_id = f"{owner}@{call.text('storage')}" if owner else call.text("storage")
     return start_task(call, "imgdel", task_id, "imgdel", {"volume": volid})
 
@@ -185,15 +186,13 @@ def _prune_options(call: Call) -> str:
 
 
 def _check_prune(call: Call) -> None:
-    storage = call.text("storage")
-    privs = call.access.permissions(call.principal, f"/storage/{storage}")
-    if "Datastore.Allocate" in privs:
-        return
+    storage = f"/storage/{call.text('storage')}"
     vmid = call.get("vmid")
-    if "Datastore.AllocateSpace" in privs and vmid is not None:
+    if vmid is not None:
+        call.access.check(call.principal, storage, ("Datastore.AllocateSpace",))
         call.access.check(call.principal, f"/vms/{vmid}", ("VM.Backup",))
-        return
-    raise PermissionDenied(f"/storage/{storage}, Datastore.Allocate")
+    else:
+        call.access.check(call.principal, storage, ("Datastore.Allocate",))
 
 
 def _prune_preview(call: Call) -> object:
@@ -226,7 +225,9 @@ def _prune(call: Call) -> object:
         params["vmid"] = call.get("vmid")
     if call.get("type") is not None:
         params["type"] = call.get("type")
-    return start_task(call, "prunebackups", call.text("storage"), "prunebackups", params)
+    vmid = call.get("vmid")
+    task_id = f"{vmid}@{call.text('storage')}" if vmid is not None else call.text("storage")
+    return start_task(call, "prunebackups", task_id, "prunebackups", params)
 
 
 _VOLUME = string("volume", "Volume identifier", optional=False)
@@ -364,7 +365,7 @@ METHODS = [
             protected=prop("integer"),
         ),
         _volume_info,
-        _AUDIT,
+        ALL_USERS,
     ),
     ApiMethod(
         "volume_update",

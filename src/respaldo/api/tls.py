@@ -5,7 +5,7 @@ one there, else ``pve-ssl.pem``).
 Files under the node's ``config/local/``: ``pveproxy-ssl.pem`` + ``pveproxy-ssl.key`` (yours),
 or ``pve-ssl.pem`` + ``pve-ssl.key`` (generated with ``cryptography``: RSA 2048, SHA-256, ten
 years, the node name and ``localhost`` as names). The key files are readable by the owner only.
-TLS 1.2 and newer, with the standard library's secure defaults for ciphers.
+TLS 1.2 and newer, forward-secret AEAD ciphers only (:data:`CIPHERS`).
 """
 
 from __future__ import annotations
@@ -92,11 +92,33 @@ def _write(path: Path, data: bytes, mode: int) -> None:
     os.replace(tmp, path)
 
 
+#: TLS 1.2 ciphers: forward secrecy and AEAD only, Mozilla's "intermediate" list, which is
+#: pveproxy's default (TLS 1.3 suites are OpenSSL's, all of them modern).
+CIPHERS = ":".join(
+    (
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+        "DHE-RSA-AES128-GCM-SHA256",
+        "DHE-RSA-AES256-GCM-SHA384",
+    )
+)
+
+
 def server_context(node: Node) -> ssl.SSLContext:
-    """A TLS server context with the node's certificate (TLS 1.2 and newer)."""
+    """A TLS server context with the node's certificate: TLS 1.2 and newer, the ciphers of
+    :data:`CIPHERS` in the server's order, no compression, no renegotiation (pve-http-server
+    ``AnyEvent.pm``'s TLS options)."""
     cert, key = certificate_files(node)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(CIPHERS)
+    context.options |= (
+        ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION | ssl.OP_CIPHER_SERVER_PREFERENCE
+    )
     try:
         context.load_cert_chain(cert, key)
     except (OSError, ssl.SSLError) as err:

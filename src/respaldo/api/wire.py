@@ -51,16 +51,16 @@ def merge_params(query: Mapping[str, str], body: Mapping[str, object] | None) ->
 async def read_body(request: web.Request, limit: int) -> dict[str, object] | None:
     """The body's parameters (form or JSON), or None without a body.
 
-    Raises WireError 413 when the body is larger than ``limit`` bytes, BadBody when it does
+    Raises WireError 400 when the body is larger than ``limit`` bytes, BadBody when it does
     not parse.
     """
     if not request.body_exists:
         return None
     if request.content_length is not None and request.content_length > limit:
-        raise WireError(413, f"request body too large (limit {limit} bytes)")
+        raise WireError(400, f"request body too large (limit {limit} bytes)")
     raw = await request.content.read(limit + 1)
     if len(raw) > limit:
-        raise WireError(413, f"request body too large (limit {limit} bytes)")
+        raise WireError(400, f"request body too large (limit {limit} bytes)")
     if not raw:
         return None
     ctype = request.content_type

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable
 
 from respaldo.cli.commands import EXTRA, SCHEMA_KEY
-from respaldo.errors import RespaldoError, out_of_memory
+from respaldo.errors import NotRoot, RespaldoError, out_of_memory
 from respaldo.node import Node
 
 EXIT_FAILURE = 1
@@ -26,6 +27,27 @@ COMMANDS = (
     "job",
     "notification",
 )
+#: Commands that act as root@pam of the node, as Proxmox's ``qm``, ``pvesm``, ``vzdump``,
+#: ``qmrestore``, ``pveum`` and ``pvesh`` (for jobs and notifications) do
+#: (``PVE::RPCEnvironment::setup_default_cli_env``): only root may run them, or the user whose
+#: own node it is (a data dir of theirs, ``~/.local/share/respaldo``). ``vma`` reads files and
+#: ``server`` checks every caller: any user may run them.
+AS_ROOT = ("qm", "pvesm", "vzdump", "qmrestore", "pveum", "job", "notification")
+#: The effective uid of this process (a seam: tests fake another user).
+geteuid: Callable[[], int] = os.geteuid
+
+
+def check_acts_as_root(command: str, node: Node) -> None:
+    """Raise NotRoot unless this process may act as root@pam of ``node``: it is root, or the
+    node's data dir (or, before it exists, the nearest folder above it) is its user's."""
+    uid = geteuid()
+    if uid == 0:
+        return
+    place = node.home
+    while not place.exists() and place != place.parent:
+        place = place.parent
+    if place.stat().st_uid != uid:
+        raise NotRoot(command, uid, node.home)
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -56,7 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     handler: Handler = args.func
     try:
-        handler(args, Node.from_env())
+        node = Node.from_env()
+        if args.command in AS_ROOT:
+            check_acts_as_root(args.command, node)
+        handler(args, node)
     except RespaldoError as err:
         print(f"respaldo: {err}", file=sys.stderr)
         return EXIT_USER_ERROR if err.user_error else EXIT_FAILURE

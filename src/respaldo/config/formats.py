@@ -33,7 +33,7 @@ def _renamed(err: InputError, key: str) -> InputError:
 
 def vmid(text: str, key: str) -> int:
     try:
-        return check_vmid(text.strip())
+        return check_vmid(text)
     except InputError as err:
         raise _renamed(err, key) from None
 
@@ -55,6 +55,8 @@ def storage_id_list(text: str, key: str) -> list[str]:
 
 
 def volume_id(text: str, key: str) -> str:
+    if "\0" in text or "\n" in text:
+        raise InputError(key, text, "a volume id holds no NUL or line break")
     try:
         parse_volid(text, key)
     except InputError as err:

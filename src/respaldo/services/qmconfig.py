@@ -118,6 +118,12 @@ class VmConfigService:
 
     # -- validation of option sets ----------------------------------------------------------
 
+    def check(self, options: Mapping[str, object]) -> None:
+        """Check options as :meth:`create` and :meth:`set` will (schema, known storages,
+        existing volumes inside their storage), changing nothing; InputError naming the bad
+        one. For a check before a task starts."""
+        self._normalise(options)
+
     def _normalise(self, options: Mapping[str, object]) -> dict[str, str]:
         """Check every key and value against the schema before anything on disk changes;
         return the config text of each (booleans as 1/0, new NICs with a MAC)."""

@@ -163,6 +163,19 @@ def _parse_name(filename: str, zone: object) -> BackupName | None:
     )
 
 
+_OWNER = re.compile(r"vzdump-(?:openvz|lxc|qemu)-(\d+)-.+", re.ASCII | re.DOTALL)
+
+
+def backup_owner(filename: str) -> int | None:
+    """The guest a backup archive belongs to, for permission checks: the digits after
+    ``vzdump-<type>-`` of any backup name, standard or not (pve-storage ``Plugin.pm``
+    parse_volname); None for an archive name without them or for no archive name."""
+    if BACKUP_NAME.fullmatch(filename) is None:
+        return None
+    match = _OWNER.match(filename)
+    return int(match.group(1)) if match else None
+
+
 def dat_name(filename: str) -> str:
     """The name an archive has while it is being written: its last extension becomes ``.dat``."""
     base, dot, _ = filename.rpartition(".")
@@ -469,6 +482,14 @@ class DumpStore(abc.ABC):
 # -- dir storage: files in the dump folder ------------------------------------------------------
 
 
+def escapes(path: Path, root: Path) -> bool:
+    """Whether ``path`` (existing or not) resolves to a place outside ``root``: a symbolic link
+    on its way that leads out."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    return os.path.commonpath([real_root, real]) != real_root
+
+
 def _same_file(path: Path, fd: int) -> bool:
     try:
         st = path.stat(follow_symlinks=False)
@@ -663,9 +684,10 @@ class DirBackupStore(DumpStore):
     # -- paths ------------------------------------------------------------------------------
 
     def path(self, filename: str) -> Path:
-        """The archive's path; InputError unless ``filename`` is a backup name without folder."""
+        """The archive's path; InputError unless ``filename`` is a backup name without folder
+        (and not a symbolic link out of the folder)."""
         self._parse(filename)
-        return self.dump_dir / filename
+        return self._path(filename)
 
     def archive_path(self, filename: str) -> Path:
         return self.path(filename)
@@ -685,33 +707,49 @@ class DirBackupStore(DumpStore):
     # -- the entries: files -----------------------------------------------------------------
 
     def _names(self) -> list[str]:
+        """The folder's entries, but symbolic links that lead out of it."""
         try:
-            return sorted(os.listdir(self.dump_dir))
+            with os.scandir(self.dump_dir) as entries:
+                return sorted(
+                    entry.name
+                    for entry in entries
+                    if not (entry.is_symlink() and escapes(Path(entry.path), self.dump_dir))
+                )
         except FileNotFoundError:
             return []
         except OSError as err:
             raise StorageError(f"cannot read backup folder {self.dump_dir}: {err}") from err
 
+    def _path(self, name: str) -> Path:
+        """The entry's path; InputError for a symbolic link out of the folder (a backup is
+        only ever read or changed inside its storage)."""
+        path = self.dump_dir / name
+        if path.is_symlink() and escapes(path, self.dump_dir):
+            raise InputError("volume", self.volid(name), "a symbolic link out of its storage")
+        return path
+
     def _stat(self, name: str) -> tuple[int, int] | None:
         # a plain string path: a listing stats every archive, and pathlib costs as much as
         # the stat itself
         try:
-            st = os.stat(self._dir_prefix + name)
+            st = os.lstat(self._dir_prefix + name)  # one call for a file, as a listing needs
+            if stat.S_ISLNK(st.st_mode):
+                st = self._path(name).stat()
         except OSError:
             return None
         return (st.st_size, int(st.st_mtime)) if stat.S_ISREG(st.st_mode) else None
 
     def _exists(self, name: str) -> bool:
-        return (self.dump_dir / name).exists()
+        return self._path(name).exists()
 
     def _read(self, name: str) -> bytes:
-        return (self.dump_dir / name).read_bytes()
+        return self._path(name).read_bytes()
 
     def _open(self, name: str) -> BinaryIO:
-        return open(self.dump_dir / name, "rb")
+        return open(self._path(name), "rb")
 
     def _replace(self, name: str, data: bytes) -> None:
-        path = self.dump_dir / name
+        path = self._path(name)
         tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
         try:
             tmp.write_bytes(data)
@@ -721,7 +759,7 @@ class DirBackupStore(DumpStore):
                 tmp.unlink()
 
     def _append(self, name: str, data: bytes) -> None:
-        path = self.dump_dir / name
+        path = self._path(name)
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
         try:
             fd = os.open(path, flags, 0o666)
@@ -736,10 +774,10 @@ class DirBackupStore(DumpStore):
             os.close(fd)
 
     def _touch(self, name: str) -> None:
-        os.close(os.open(self.dump_dir / name, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
+        os.close(os.open(self._path(name), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
 
     def _unlink(self, name: str) -> None:
-        (self.dump_dir / name).unlink()
+        self._path(name).unlink()
 
     def _where(self, name: str) -> str:
         return str(self.dump_dir / name)

@@ -44,6 +44,17 @@ class VolumeInfo:
     subtype: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class VolumeName:
+    """What a volume name says (pve-storage ``PVE::Storage::Plugin::parse_volname``): its
+    content type (``images``, ``iso``, ``backup``...), its file name and the VMID that owns it,
+    if any (a disk image's VM, the guest a backup was made of)."""
+
+    vtype: str
+    name: str
+    owner: int | None
+
+
 class Storage(Protocol):
     id: str
     type: str
@@ -64,6 +75,10 @@ class Storage(Protocol):
         ...
 
     def image_format(self, volname: str) -> str: ...
+
+    def parse_volname(self, volname: str) -> VolumeName:
+        """The content type and owner of a volume name; InputError if it names none."""
+        ...
 
     def list_volumes(
         self, vmid: int | None = None, content: str | None = None

@@ -10,9 +10,15 @@ from pathlib import Path
 from respaldo.config.ids import IMAGE_NAME, is_decimal
 from respaldo.errors import ConflictError, InputError, NoSuchVolume, StorageError
 from respaldo.qemu import img
-from respaldo.storage.backups import BackupInfo, DirBackupStore, parse_backup_name
+from respaldo.storage.backups import (
+    BackupInfo,
+    DirBackupStore,
+    backup_owner,
+    escapes,
+    parse_backup_name,
+)
 from respaldo.storage.backupstore import BackupStore, BackupStoreFactory
-from respaldo.storage.base import CONTENT_TYPES, StorageStatus, VolumeInfo
+from respaldo.storage.base import CONTENT_TYPES, StorageStatus, VolumeInfo, VolumeName
 
 _DISK_NUMBER = re.compile(r"^vm-\d+-disk-(\d+)\.")
 BACKUP_PREFIX = "backup/"
@@ -113,18 +119,35 @@ class DirStorage:
         return filename
 
     def volume_path(self, volname: str) -> Path:
-        if volname.startswith("iso/"):
-            return self.path / "template" / "iso" / _plain_name(volname, "iso/")
+        """The volume's file; InputError for a name the storage does not use, or one whose
+        file is reached through a symbolic link out of the storage."""
         if volname.startswith(BACKUP_PREFIX):
             return self._backup_path(volname)
-        vmid, _ = self._parse_image_volname(volname)
-        return self.images_dir / str(vmid) / volname.partition("/")[2]
+        if volname.startswith("iso/"):
+            path = self.path / "template" / "iso" / _plain_name(volname, "iso/")
+        else:
+            vmid, _ = self._parse_image_volname(volname)
+            path = self.images_dir / str(vmid) / volname.partition("/")[2]
+        if escapes(path, self.path):
+            raise InputError("volume", f"{self.id}:{volname}", "a symbolic link out of the storage")
+        return path
 
     def _backup_path(self, volname: str) -> Path:
         path = self.backups(check_content=False).archive_path(self.backup_filename(volname))
         if path is None:
             raise StorageError(f"the backups of storage '{self.id}' are not kept as files")
         return path
+
+    def parse_volname(self, volname: str) -> VolumeName:
+        """``<vmid>/<image>`` (images of that VM), ``iso/<file>``, ``backup/<archive>`` (the
+        guest in its name owns it); InputError for anything else."""
+        if volname.startswith("iso/"):
+            return VolumeName("iso", _plain_name(volname, "iso/"), None)
+        if volname.startswith(BACKUP_PREFIX):
+            filename = self.backup_filename(volname)
+            return VolumeName("backup", filename, backup_owner(filename))
+        vmid, _ = self._parse_image_volname(volname)
+        return VolumeName("images", volname.partition("/")[2], vmid)
 
     def image_format(self, volname: str) -> str:
         if volname.startswith("iso/"):
@@ -225,6 +248,8 @@ class DirStorage:
             for entry in sorted(folder.iterdir()):
                 match = IMAGE_NAME.match(entry.name)
                 if not match or int(match.group(1)) != int(folder.name):
+                    continue
+                if escapes(entry, self.path):
                     continue
                 info = img.info(entry)
                 result.append(
