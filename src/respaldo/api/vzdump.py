@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from respaldo.api.method import ALL_USERS, ApiMethod, Call, array, obj, prop, upid
 from respaldo.api.tasks import start_task
-from respaldo.config.ids import parse_volid
+from respaldo.config.ids import is_volume_id, parse_volid
 from respaldo.config.prune import format_prune_backups, parse_prune_backups
-from respaldo.config.schema import Schema, boolean, string
+from respaldo.config.schema import Schema, string
 from respaldo.config.stdparams import NODE
 from respaldo.errors import InputError, PermissionDenied
+from respaldo.jobs.guests import pool_members
 from respaldo.services.pvesm import StorageManager
-from respaldo.services.vzdump.job import DEFAULT_STORAGE, resolve_vmids
-from respaldo.services.vzdump.options import VZDUMP_OPTIONS, node_defaults, parse_options
+from respaldo.services.vzdump.job import DEFAULT_STORAGE, resolve_vmids, stop_running_backups
+from respaldo.services.vzdump.options import VZDUMP_PARAMS, node_defaults, parse_options
 from respaldo.storage.backups import parse_backup_name
 
 ROOT_ONLY = ("dumpdir", "tmpdir", "script", "job-id")
@@ -26,17 +27,13 @@ SYS_MODIFY = ("bwlimit", "ionice", "performance")
 #: Removed from the defaults for users without Sys.Audit on the node (Proxmox's rule).
 PRIVATE_DEFAULTS = ("mailto", "tmpdir", "dumpdir", "script", "ionice")
 
-VZDUMP_PARAMS = VZDUMP_OPTIONS.extend(
-    boolean("stdout", "Write tar to stdout, not to a file (CLI only).", default=False),
-)
-
 
 def _check_options(call: Call) -> None:
     for key in ROOT_ONLY:
         if key in call.params and not call.is_root:
             raise PermissionDenied(f"only root may set option '{key}'")
     if call.params.get("stdout"):
-        raise InputError("stdout", 1, "writing the archive to stdout is for the CLI only")
+        raise InputError("stdout", 1, "option is only allowed on the command line interface.")
     if any(key in call.params for key in SYS_MODIFY):
         call.access.check(call.principal, f"/nodes/{call.node.name}", ("Sys.Modify",))
 
@@ -45,6 +42,15 @@ def _vzdump(call: Call) -> object:
     _check_options(call)
     given = {key: str(value) for key, value in call.raw.items() if key not in ("node", "stdout")}
     opts = parse_options(given, node_defaults(call.node))
+    if opts.extra.get("stop"):
+        call.access.check(call.principal, f"/nodes/{call.node.name}", ("Sys.Modify",))
+        stop_running_backups(call.node)
+        if not (opts.vmids or opts.all or opts.pool):
+            return "OK"
+    task: dict[str, object] = dict(given)
+    if opts.pool is not None:
+        opts.pool_vmids = pool_members(call.node, opts.pool)
+        task["pool_vmids"] = opts.pool_vmids
     vmids = resolve_vmids(call.node, opts)
     storage = opts.storage or (None if opts.dumpdir else DEFAULT_STORAGE)
     for vmid in vmids:
@@ -56,7 +62,7 @@ def _vzdump(call: Call) -> object:
     if not vmids:
         return "OK"  # nothing to back up on this node (Ansible checks for this)
     task_id = str(vmids[0]) if len(vmids) == 1 else ""
-    return start_task(call, "vzdump", task_id, "vzdump", given, recover="recover_vzdump")
+    return start_task(call, "vzdump", task_id, "vzdump", task, recover="recover_vzdump")
 
 
 def _defaults(call: Call) -> object:
@@ -79,7 +85,7 @@ def _defaults(call: Call) -> object:
 
 def _check_extract(call: Call) -> None:
     volume = call.text("volume")
-    if volume.startswith(("/", ".")):
+    if not is_volume_id(volume):
         if not call.is_root:
             raise PermissionDenied("only root may read an archive by its path")
         return

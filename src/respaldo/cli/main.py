@@ -25,6 +25,7 @@ COMMANDS = (
     "server",
     "job",
     "notification",
+    "pvesh",
 )
 
 
@@ -40,9 +41,20 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def double_dashed(argv: list[str]) -> list[str]:
+    """Proxmox's CLI takes ``-storage local`` as ``--storage local`` (Getopt::Long with the
+    prefix ``--|-``); argparse wants two dashes. ``-h`` stays help; ``-`` and negative
+    numbers stay words."""
+    return [
+        f"-{word}" if len(word) > 2 and word[0] == "-" and word[1].isalpha() else word
+        for word in argv
+    ]
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     """argparse; words it does not know are kept for the command's schema, which names an
     unknown option with the valid ones (a command without a schema refuses them at once)."""
+    argv = double_dashed(argv)
     parser = build_parser(argv[0] if argv else None)
     args, extra = parser.parse_known_args(argv)
     if extra:
