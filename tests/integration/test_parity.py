@@ -36,7 +36,8 @@ SLOW = ("--bwlimit", "1024", "--compress", "zstd")
 
 def make_vm(cli: Cli, vmid: int = 100, data_mib: int = 10) -> None:
     """A VM with a 64 MiB disk holding ``data_mib`` MiB of data."""
-    cli.run("qm", "create", str(vmid), "--name", "web", "--memory", "64", "--scsi0", "local:0.0625")
+    disk = "local:0.0625,format=qcow2"
+    cli.run("qm", "create", str(vmid), "--name", "web", "--memory", "64", "--scsi0", disk)
     image = cli.home / IMAGES / str(vmid) / f"vm-{vmid}-disk-0.qcow2"
     write_patterns(image, "qcow2", [f"write -P 0x5a 0 {data_mib}M"])
 

@@ -375,7 +375,7 @@ def test_foreground_failure_exits_non_zero_with_the_message(tasks: Tasks) -> Non
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert out == "about to fail\n"
-    assert err == "job errors\n"
+    assert err == "ERROR: job errors\n"
     assert tasks.log(only_task(tasks)) == ["about to fail", "TASK ERROR: job errors"]
 
 
