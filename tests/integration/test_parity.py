@@ -23,7 +23,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXTURES
-from tests.integration.backup_helpers import archives, wait_for, write_patterns
+from tests.integration.backup_helpers import (
+    archives,
+    disk_as_raw,
+    extract_archive,
+    wait_for,
+    write_patterns,
+)
 from tests.integration.conftest import Cli
 
 pytestmark = [pytest.mark.qemu, pytest.mark.timeout(180)]
@@ -305,6 +311,38 @@ def test_a_vzdump_conf_with_every_key_runs_a_backup(cli: Cli, tmp_path: Path) ->
     notes = archive.with_name(archive.name + ".notes").read_text()
     assert notes == "web on testnode"
     assert "fleecing images on storage 'local'" in proc.stdout
+
+
+STDOUT_BACKUP = ("vzdump", "100", "--stdout", "--compress", "zstd")
+
+
+def test_stdout_streams_the_archive_and_prints_to_stderr(cli: Cli, tmp_path: Path) -> None:
+    make_vm(cli, data_mib=3)
+    image = cli.home / IMAGES / "100" / "vm-100-disk-0.qcow2"
+    source = disk_as_raw(image, tmp_path / "source")
+    streamed = tmp_path / "streamed.vma.zst"
+    with streamed.open("wb") as out:
+        proc = subprocess.run(
+            [sys.executable, "-m", "respaldo.cli.main", *STDOUT_BACKUP],
+            env=cli.env,
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert "INFO: sending archive to stdout" in proc.stderr  # the lines go to stderr
+    assert "INFO: starting new backup job: vzdump 100 --compress zstd" in proc.stderr
+    _, digests = extract_archive(streamed, tmp_path / "x")
+    assert digests == {"drive-scsi0": source}
+    # no archive on the storage, its log there as Proxmox keeps it
+    assert archives(cli) == [] and len(list((cli.home / DUMP).glob("*.log"))) == 1
+    cli.run("qm", "create", "101", "--memory", "64", "--scsi0", "local:0.0625")
+    message = cli.fails("vzdump", "100", "101", "--stdout")
+    assert "you can only backup a single VM with option --stdout" in message
+    message = cli.fails("vzdump", "100", "--stdout", "--storage", "local")
+    assert "cannot use options 'storage' and 'stdout' at the same time" in message
 
 
 def test_a_relative_archive_and_a_bare_force(cli: Cli, archive: Path) -> None:

@@ -5,7 +5,8 @@ last (``vzdump 100 101 --mode stop``, ``vzdump --all --exclude 101``). The backu
 (``vzdump``, user root@pam) run in the foreground: it has a UPID and a task log, and shows in
 the task list, as one started through the API. As Proxmox's CLI (pve-manager
 ``PVE/API2/VZDump.pm``): ``--node`` naming another node does nothing, ``--stop`` stops the
-backups running on this node, ``--quiet`` prints nothing.
+backups running on this node, ``--quiet`` prints nothing, ``--stdout`` writes the archive to
+standard output (and the lines to standard error).
 """
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ def cmd_vzdump(given: dict[str, object], node: Node) -> None:
     # Options and VMs are checked here, before the task starts, so bad input fails at once.
     options = {key: str(value) for key, value in given.items()}
     opts = parse_options(options, node_defaults(node))
-    if opts.stdout:
-        raise InputError("stdout", 1, "writing the archive to standard output is not supported yet")
     if opts.extra.get("node") not in (None, node.name):
         return  # as Proxmox: only run if executed on that node
     if opts.extra.get("stop"):
@@ -41,8 +40,14 @@ def cmd_vzdump(given: dict[str, object], node: Node) -> None:
             return
     if opts.pool is not None:
         opts.pool_vmids = pool_members(node, opts.pool)
-    job = VzdumpJob(node, opts)
     vmids = resolve_vmids(node, opts)
+    if opts.stdout:
+        if len(vmids) != 1:
+            raise InputError("stdout", 1, "you can only backup a single VM with option --stdout")
+        # As Proxmox's: the archive takes standard output, every line goes to standard error.
+        opts.stdout_fd = os.dup(1)
+        os.dup2(2, 1)
+    job = VzdumpJob(node, opts)
 
     def work(ctx: TaskContext) -> None:
         job.run_task(ctx)

@@ -184,7 +184,10 @@ class GuestBackup:
         pending = self.store.begin(filename)
         partial = pending.partial_path
         self._record(dat=None if partial is None else str(partial))
-        self.log.info(f"creating vzdump archive '{archive_location(self.store, filename)}'")
+        if self.opts.stdout:
+            self.log.info("sending archive to stdout")
+        else:
+            self.log.info(f"creating vzdump archive '{archive_location(self.store, filename)}'")
         try:
             self._prepare_view(status.status, disks)
             digests = self._copy(config, disks, pending)
@@ -198,7 +201,8 @@ class GuestBackup:
         except StorageError as err:
             self.log.warn(f"archive written, but not its digest file: {err}")
         size = self.store.get(filename).size
-        self.log.info(f"archive file size: {vzdump_size(size)}")
+        if not self.opts.stdout:
+            self.log.info(f"archive file size: {vzdump_size(size)}")
         return GuestOutcome(volid, filename, size)
 
     def _lock_config(self) -> VmConfig:

@@ -40,6 +40,7 @@ from respaldo.services.vzdump.limits import check_backup_limits
 from respaldo.services.vzdump.notes import STANDALONE, render_notes
 from respaldo.services.vzdump.options import VzdumpOptions, node_defaults, parse_options
 from respaldo.services.vzdump.report import job_notification, send_job_mail
+from respaldo.services.vzdump.stdout import StdoutStore
 from respaldo.services.vzdump.tasklog import BackupLog
 from respaldo.storage.backups import DirBackupStore, backup_filename
 from respaldo.storage.backupstore import BackupStore, archive_location
@@ -108,6 +109,10 @@ def resolve_target(node: Node, opts: VzdumpOptions) -> Target:
     store = registry.backup_store(opts.storage or DEFAULT_STORAGE)
     storage = registry.get(store.storage_id)
     storage.activate()
+    if opts.stdout:
+        if opts.stdout_fd is None:
+            raise InputError("stdout", 1, "option is only allowed on the command line interface.")
+        return Target(StdoutStore(store, opts.stdout_fd), storage)
     return Target(store, storage)
 
 
@@ -298,6 +303,8 @@ class VzdumpJob:
         except RespaldoError:
             self._discard(outcome.filename, log)
             raise
+        if self.opts.stdout:
+            return  # no archive here: nothing to note, protect or prune (as Proxmox's)
         if self.opts.notes_template:
             self._add_notes(vmid, name, outcome.filename, log)
         if self.opts.protected:

@@ -66,6 +66,8 @@ class VzdumpOptions:
     tmpdir: Path | None = None
     #: Write the archive to standard output (CLI only): no storage, no files beside it.
     stdout: bool = False
+    #: The descriptor the CLI hands over for ``stdout`` (its standard output, saved).
+    stdout_fd: int | None = None
     bwlimit: int = 0  # KiB/s, 0 = unlimited
     ionice: int = 7
     lockwait: int = 180  # minutes
@@ -351,6 +353,10 @@ _NOT_LOGGED = ("vmid", "stdout", "job-id")
 VZDUMP_CONF = "vzdump.conf"
 
 
+#: Fields of VzdumpOptions that no option sets.
+_NOT_OPTIONS = ("extra", "warnings", "infos", "cmdline", "pool_vmids", "stdout_fd")
+
+
 def _set(opts: VzdumpOptions, key: str, value: object) -> None:
     attr = key.replace("-", "_")
     if key == "vmid":
@@ -361,7 +367,7 @@ def _set(opts: VzdumpOptions, key: str, value: object) -> None:
         opts.mailnotification = MailNotification(value)
     elif key in ("dumpdir", "tmpdir", "script"):
         setattr(opts, attr, Path(str(value)))
-    elif hasattr(opts, attr) and key not in ("extra", "warnings", "infos", "cmdline", "pool_vmids"):
+    elif hasattr(opts, attr) and key not in _NOT_OPTIONS:
         setattr(opts, attr, value)
     else:
         opts.extra[key] = value
