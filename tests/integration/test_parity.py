@@ -313,6 +313,17 @@ def test_a_vzdump_conf_with_every_key_runs_a_backup(cli: Cli, tmp_path: Path) ->
     assert "fleecing images on storage 'local'" in proc.stdout
 
 
+def test_pool_backs_up_the_pools_guests(cli: Cli) -> None:
+    for vmid in (100, 101, 102):
+        make_vm(cli, vmid=vmid, data_mib=1)
+    (cli.home / "config" / "user.cfg").write_text("pool:backup:nightly:100,102,555::\n")
+    out = cli.run("vzdump", "--pool", "backup", "--storage", "local", timeout=120).stdout
+    assert "starting new backup job: vzdump --pool backup --storage local" in out
+    assert sorted(int(p.name.split("-")[2]) for p in archives(cli)) == [100, 102]  # 555: none
+    assert "pool 'nope' does not exist" in cli.fails("vzdump", "--pool", "nope")
+    assert "option conflicts with option 'vmid'" in cli.fails("vzdump", "100", "--pool", "backup")
+
+
 STDOUT_BACKUP = ("vzdump", "100", "--stdout", "--compress", "zstd")
 
 
