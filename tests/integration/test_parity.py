@@ -31,6 +31,8 @@ from tests.integration.backup_helpers import (
     write_patterns,
 )
 from tests.integration.conftest import Cli
+from tests.integration.test_vm_lifecycle import _alive as alive
+from tests.integration.test_vm_lifecycle import _status
 
 pytestmark = [pytest.mark.qemu, pytest.mark.timeout(180)]
 
@@ -49,18 +51,7 @@ def make_vm(cli: Cli, vmid: int = 100, data_mib: int = 10) -> None:
 
 
 def status(cli: Cli, vmid: int = 100) -> dict[str, object]:
-    row: dict[str, object] = json.loads(
-        cli.run("qm", "status", str(vmid), "--output-format", "json").stdout
-    )
-    return row
-
-
-def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
+    return _status(cli, vmid)
 
 
 def last_task_log(cli: Cli, kind: str) -> str:
