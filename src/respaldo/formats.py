@@ -20,6 +20,21 @@ def human_size(size: float, decimals: int = 1) -> str:
     raise AssertionError("unreachable")
 
 
+def vzdump_size(size: int) -> str:
+    """pve-manager ``PVE/VZDump.pm`` ``format_size``: whole ``KB`` and ``MB``, then ``GB``
+    and ``TB`` with two decimals (``727392112`` -> ``693MB``), as "archive file size"."""
+    kib = size / 1024
+    if kib < 1024:
+        return f"{int(kib)}KB"
+    mib = kib / 1024
+    if mib < 1024:
+        return f"{int(mib)}MB"
+    gib = mib / 1024
+    if gib < 1024:
+        return f"{gib:.2f}GB"
+    return f"{gib / 1024:.2f}TB"
+
+
 def clock_duration(seconds: float) -> str:
     """``HH:MM:SS``, cut to the second, as vzdump's "Finished Backup of VM 100 (00:00:12)"."""
     minutes, secs = divmod(int(seconds), 60)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,8 +19,15 @@ _MAX_BACKOFF = 0.1
 
 
 @contextmanager
-def file_lock(path: Path, what: str, timeout: float = 10.0) -> Iterator[None]:
+def file_lock(
+    path: Path,
+    what: str,
+    timeout: float = 10.0,
+    on_wait: Callable[[], None] | None = None,
+) -> Iterator[None]:
     """Hold an exclusive flock on ``path``; raise LockTimeout after ``timeout`` seconds.
+    ``on_wait()`` is called once when the lock is held by someone else, before waiting (to
+    say that it waits).
 
     flock has no timeout of its own, and an alarm signal only works in the main thread, so the
     wait retries a non-blocking attempt with a short, growing pause.
@@ -35,6 +42,9 @@ def file_lock(path: Path, what: str, timeout: float = 10.0) -> Iterator[None]:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if on_wait is not None:
+                    on_wait()
+                    on_wait = None
                 if time.monotonic() >= deadline:
                     raise LockTimeout(what, timeout) from None
                 time.sleep(pause)

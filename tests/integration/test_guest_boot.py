@@ -87,8 +87,9 @@ def test_guest_boots_freezes_and_writes_consistently(
     match = re.search(r"writing records from (\d+)", serial(cli, 100))
     assert match and int(match.group(1)) > stopped_records, serial(cli, 100)
     time.sleep(1)
-    out = cli.run("qm", "shutdown", "100", "--timeout", "30").stdout
-    assert "stopped hard" not in out, serial(cli, 100)
+    # without --forceStop (Proxmox's default), a guest that did not shut down in time
+    # would fail the command
+    cli.run("qm", "shutdown", "100", "--timeout", "30")
     check = e2fsck(disk, "-fn")
     assert check.returncode == 0, check.stdout + check.stderr
 

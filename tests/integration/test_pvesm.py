@@ -14,9 +14,11 @@ pytestmark = [pytest.mark.qemu, pytest.mark.timeout(120)]
 
 def test_local_storage_is_created_on_first_use(cli: Cli) -> None:
     statuses = json.loads(cli.run("pvesm", "status", "--output-format", "json").stdout)
-    assert [(s["storage"], s["type"], s["active"]) for s in statuses] == [("local", "dir", True)]
+    assert [(s["storage"], s["type"], s["active"]) for s in statuses] == [("local", "dir", 1)]
     local = statuses[0]
-    assert local["total"] > 0 and 0 < local["available"] <= local["total"]
+    assert local["total"] > 0 and 0 < local["avail"] <= local["total"]
+    assert (local["enabled"], local["shared"]) == (1, 0)
+    assert local["content"] == "backup,images,iso,vztmpl"
     for sub in ("images", "dump"):
         assert (cli.home / "storage" / "local" / sub).is_dir()
     assert "local" in cli.run("pvesm", "status").stdout

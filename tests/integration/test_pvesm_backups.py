@@ -1,4 +1,5 @@
-"""Backups as volumes through ``respaldo pvesm``, on a real backup made by ``respaldo vzdump``."""
+"""Backups as volumes through ``respaldo pvesm`` (and ``respaldo pvesh`` for their notes and
+protection, as in Proxmox), on a real backup made by ``respaldo vzdump``."""
 
 from __future__ import annotations
 
@@ -23,6 +24,16 @@ def make_backup(cli: Cli) -> Path:
     cli.run("vzdump", "100", "--compress", "zstd", timeout=120)
     [archive] = archives(cli)
     return archive
+
+
+def content_path(volid: str) -> str:
+    """The API path of a volume: ``/nodes/<node>/storage/<storage>/content/<volid>``."""
+    return f"/nodes/testnode/storage/{volid.partition(':')[0]}/content/{volid}"
+
+
+def set_backup(cli: Cli, volid: str, *options: str) -> None:
+    """A backup's notes and protection, as a Proxmox admin sets them (``pvesh set``)."""
+    cli.run("pvesh", "set", content_path(volid), *options)
 
 
 def dump_state(cli: Cli) -> dict[str, tuple[int, int]]:
@@ -66,7 +77,7 @@ def test_list_extractconfig_set_free(cli: Cli) -> None:
     # list, as JSON: the fields of Proxmox's storage content API
     [row] = list_json(cli, "local", "--content", "backup", "--vmid", "100")
     stamp = datetime.strptime(stem.removeprefix("vzdump-qemu-100-"), "%Y_%m_%d-%H_%M_%S")
-    assert row == {
+    assert row == {  # no nulls, no false: Proxmox leaves them out
         "volid": volid,
         "format": "vma.zst",
         "content": "backup",
@@ -75,8 +86,6 @@ def test_list_extractconfig_set_free(cli: Cli) -> None:
         "ctime": int(stamp.timestamp()),
         "subtype": "qemu",
         "vmid": 100,
-        "notes": None,
-        "protected": False,
     }
 
     # extractconfig and path
@@ -87,9 +96,9 @@ def test_list_extractconfig_set_free(cli: Cli) -> None:
     assert Path(cli.run("pvesm", "path", volid).stdout.strip()) == archive
 
     # notes and protection, then free is refused and nothing goes
-    cli.run("pvesm", "set", volid, "--notes", "before the upgrade\nsecond line", "--protected", "1")
+    set_backup(cli, volid, "--notes", "before the upgrade\nsecond line", "--protected", "1")
     [row] = list_json(cli, "local", "--content", "backup")
-    assert (row["notes"], row["protected"]) == ("before the upgrade", True)
+    assert (row["notes"], row["protected"]) == ("before the upgrade", 1)
     notes = archive.with_name(archive.name + ".notes")
     assert notes.read_text() == "before the upgrade\nsecond line"
     assert archive.with_name(archive.name + ".protected").exists()
@@ -98,7 +107,7 @@ def test_list_extractconfig_set_free(cli: Cli) -> None:
     assert dump_state(cli) == before
 
     # unprotected, free removes the archive and every file beside it
-    cli.run("pvesm", "set", volid, "--protected", "0")
+    set_backup(cli, volid, "--protected", "0")
     assert not archive.with_name(archive.name + ".protected").exists()
     cli.run("pvesm", "free", volid)
     assert list(archive.parent.iterdir()) == []
@@ -111,7 +120,7 @@ def test_bad_input_is_named_and_changes_nothing(cli: Cli, tmp_path: Path) -> Non
     archive = make_backup(cli)
     name = archive.name
     volid = f"local:backup/{name}"
-    cli.run("pvesm", "set", volid, "--notes", "keep me")
+    set_backup(cli, volid, "--notes", "keep me")
     cli.run("pvesm", "add", "dir", "imgs", "--path", str(tmp_path / "imgs"), "--content", "images")
     cfg = cli.home / "config" / "storage.cfg"
     # A storage of a type respaldo does not support (an NFS share in Proxmox).
@@ -127,12 +136,13 @@ def test_bad_input_is_named_and_changes_nothing(cli: Cli, tmp_path: Path) -> Non
         ("list", "nope"),
         ("list", "nope", "--content", "backup"),
         ("extractconfig", f"nope:backup/{name}"),
-        ("set", f"nope:backup/{name}", "--protected", "1"),
         ("free", f"nope:backup/{name}"),
         ("path", f"nope:backup/{name}"),
     ):
         err = cli.fails("pvesm", *args)
         assert "storage 'nope' does not exist (configured storages: imgs, local, remote)" in err
+    err = cli.fails("pvesh", "set", content_path(f"nope:backup/{name}"), "--protected", "1")
+    assert "storage 'nope' does not exist (configured storages: imgs, local, remote)" in err
 
     # a storage of another type
     for args in (
@@ -144,13 +154,11 @@ def test_bad_input_is_named_and_changes_nothing(cli: Cli, tmp_path: Path) -> Non
         assert "storage 'remote': type 'nfs' is not supported (supported: dir)" in err
 
     # a volume that is not a backup
-    for args in (
-        ("extractconfig", IMAGE),
-        ("set", IMAGE, "--notes", "x"),
-        ("set", "local:iso/debian.iso", "--protected", "1"),
-    ):
-        err = cli.fails("pvesm", *args)
-        assert f"'{args[1]}': not a backup volume (expected '<storage>:backup/<file name>')" in err
+    expected = "not a backup volume (expected '<storage>:backup/<file name>')"
+    assert f"'{IMAGE}': {expected}" in cli.fails("pvesm", "extractconfig", IMAGE)
+    for volume, option in ((IMAGE, "--notes"), ("local:iso/debian.iso", "--protected")):
+        err = cli.fails("pvesh", "set", content_path(volume), option, "1")
+        assert f"'{volume}': {expected}" in err
 
     # a file in dump/ that is not a backup archive
     for other in (
@@ -160,24 +168,27 @@ def test_bad_input_is_named_and_changes_nothing(cli: Cli, tmp_path: Path) -> Non
         name.removesuffix(".zst") + ".dat",
     ):
         other_volid = f"local:backup/{other}"
+        expected = f"'{other_volid}': not a backup archive name (expected backup/vzdump-"
         for args in (
             ("extractconfig", other_volid),
-            ("set", other_volid, "--protected", "1"),
             ("free", other_volid),
             ("path", other_volid),
         ):
-            err = cli.fails("pvesm", *args)
-            assert f"'{other_volid}': not a backup archive name (expected backup/vzdump-" in err
+            assert expected in cli.fails("pvesm", *args)
+        assert expected in cli.fails("pvesh", "set", content_path(other_volid), "--protected", "1")
 
     # a storage that does not hold backups, and a set with nothing to set
     err = cli.fails("pvesm", "list", "imgs", "--content", "backup")
     assert "invalid value for storage 'imgs': does not hold backups (content: images)" in err
-    assert "nothing to change" in cli.fails("pvesm", "set", volid)
-    err = cli.fails("pvesm", "set", volid, "--protected", "2")
+    assert "nothing to change" in cli.fails("pvesh", "set", content_path(volid))
+    err = cli.fails("pvesh", "set", content_path(volid), "--protected", "2")
     assert "invalid value for protected '2': expected a boolean" in err
-    assert "expected '<storage>:<volume name>'" in cli.fails("pvesm", "extractconfig", name)
+    assert f"can't find file '{name}'" in cli.fails("pvesm", "extractconfig", name)  # a path
+    # pvesm set is for storages, as in Proxmox, and says where a backup's notes are set
+    err = cli.fails("pvesm", "set", volid, "--notes", "x")
+    assert f"respaldo pvesh set {content_path(volid)} --notes" in err
 
     assert dump_state(cli) == before
     assert cfg.read_text() == cfg_before
     [row] = list_json(cli, "local", "--content", "backup")
-    assert (row["volid"], row["notes"], row["protected"]) == (volid, "keep me", False)
+    assert (row["volid"], row["notes"], row.get("protected")) == (volid, "keep me", None)

@@ -23,6 +23,7 @@ REFUSED = [
     ("job", "create", "nightly", "--schedule", "21:00", "--all", "1"),
     ("notification", "targets"),
     ("notification", "matcher", "create", "all", "--target", "x"),
+    ("pvesh", "get", "/nodes"),
 ]
 
 

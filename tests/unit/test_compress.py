@@ -388,23 +388,31 @@ def test_missing_tool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert info.value.returncode == 127
 
 
-def test_gzip_uses_pigz_when_present(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RESPALDO_PIGZ", str(tmp_path / "no-pigz"))
+def test_gzip_or_pigz_as_vzdumps_pigz_option_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pve-manager compressor_info: pigz 0 is gzip, 1 pigz on half the CPUs, N pigz on N
     assert compress._gzip_argv() == [binary("gzip"), "--rsyncable", "-c"]
-    fake = fake_tool(tmp_path, "pigz", 'exec gzip "$@"\n')
+    half = str(compress.zstd_threads(0))
+    assert compress._gzip_argv(1) == [binary("pigz"), "-p", half, "--rsyncable", "-c"]
+    assert compress._gzip_argv(3) == [binary("pigz"), "-p", "3", "--rsyncable", "-c"]
+    args = tmp_path / "args"
+    fake = fake_tool(tmp_path, "pigz", f'echo "$@" > {args}\nshift 2\nexec gzip "$@"\n')
     monkeypatch.setenv("RESPALDO_PIGZ", fake)
-    assert compress._gzip_argv()[0] == fake
     data = mixed_data(100_000)
     path = tmp_path / "p.gz"
-    write_file(path, Compression.GZIP, data)
+    with open(path, "wb") as f, compress.open_writer(f, Compression.GZIP, pigz=2) as writer:
+        writer.write(data)
     assert read_file(path) == data
+    assert args.read_text() == "-p 2 --rsyncable -c\n"
 
 
 def test_real_pigz(tmp_path: Path) -> None:
     assert shutil.which("pigz"), "pigz is not installed: run scripts/setup"
     data = mixed_data(2_000_000)
     path = tmp_path / "p.gz"
-    write_file(path, Compression.GZIP, data)
+    with open(path, "wb") as f, compress.open_writer(f, Compression.GZIP, pigz=1) as writer:
+        writer.write(data)
     assert cli_decompress(Compression.GZIP, path) == data
 
 

@@ -127,7 +127,15 @@ def test_protected_backups_are_never_removed(policy: str) -> None:
 def test_retention_as_a_storage_option(tmp_path: Path) -> None:
     node = Node(tmp_path / "home", "pve")
     manager = StorageManager(node)
-    manager.add_dir("backups", str(tmp_path / "store"), "backup", "keep-last=2,keep-daily=4")
+    manager.add(
+        "backups",
+        "dir",
+        {
+            "path": str(tmp_path / "store"),
+            "content": "backup",
+            "prune-backups": "keep-last=2,keep-daily=4",
+        },
+    )
     assert "\tprune-backups keep-daily=4,keep-last=2\n" in node.storage_cfg.read_text()
     dump = tmp_path / "store" / "dump"
     for name in (
@@ -148,4 +156,8 @@ def test_retention_as_a_storage_option(tmp_path: Path) -> None:
     given = manager.retention("backups", "keep-last=1")
     assert [r.mark for r in manager.prune_preview("backups", given)].count("keep") == 1
     with pytest.raises(InputError, match="keep-lats"):
-        manager.add_dir("other", str(tmp_path / "other"), "backup", "keep-lats=2")
+        manager.add(
+            "other",
+            "dir",
+            {"path": str(tmp_path / "other"), "content": "backup", "prune-backups": "keep-lats=2"},
+        )

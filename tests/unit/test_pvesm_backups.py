@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -145,15 +144,16 @@ def stamp(text: str) -> int:
 # -- list -------------------------------------------------------------------------------------
 
 
-def test_list_backups_newest_first_with_all_fields(mgr: StorageManager, backups: Dump) -> None:
+def test_list_backups_by_volid_with_all_fields(mgr: StorageManager, backups: Dump) -> None:
     listed = mgr.list("local", "backup")
+    # sorted by volume id, as pve-storage volume_list sorts them: oldest first per guest
     assert [v.volid for v in listed] == [
-        f"local:backup/{NEW}",
-        f"local:backup/{OTHER_VM}",
         f"local:backup/{OLD}",
+        f"local:backup/{NEW}",
         f"local:backup/{CUSTOM}",
+        f"local:backup/{OTHER_VM}",
     ]
-    new, other, old, custom = listed
+    old, new, custom, other = listed
     assert old == VolumeInfo(
         volid=f"local:backup/{OLD}",
         format="vma.zst",
@@ -179,8 +179,8 @@ def test_list_backups_newest_first_with_all_fields(mgr: StorageManager, backups:
 
 def test_list_filters_by_vmid(mgr: StorageManager, backups: Dump) -> None:
     assert [v.volid for v in mgr.list("local", "backup", 100)] == [
-        f"local:backup/{NEW}",
         f"local:backup/{OLD}",
+        f"local:backup/{NEW}",
         f"local:backup/{CUSTOM}",
     ]
     assert [v.volid for v in mgr.list("local", "backup", 200)] == [f"local:backup/{OTHER_VM}"]
@@ -222,7 +222,7 @@ def test_a_folder_is_no_backup(dir_mgr: StorageManager, node: Node) -> None:
 def test_storage_without_backup_content(
     mgr: StorageManager, backend: Backend, tmp_path: Path
 ) -> None:
-    mgr.add_dir("imgs", str(tmp_path / "imgs"), "images")
+    mgr.add("imgs", "dir", {"path": str(tmp_path / "imgs"), "content": "images"})
     write_archive(backend.dump("imgs", tmp_path / "imgs" / "dump"), OLD)
     assert mgr.list("imgs") == []
     with pytest.raises(InputError) as err:
@@ -315,11 +315,11 @@ def test_extractconfig_bad_input(mgr: StorageManager, dump: Dump, tmp_path: Path
         mgr.extract_config("local:backup/notes.txt")
     with pytest.raises(InputError, match="not a backup archive name"):
         mgr.extract_config(f"local:backup/{OLD}.notes")
-    with pytest.raises(InputError, match="expected '<storage>:<volume name>'"):
-        mgr.extract_config(OLD)
+    with pytest.raises(InputError, match=f"can't find file '{OLD}'"):
+        mgr.extract_config(OLD)  # a bare name is a path, as in Proxmox
     with pytest.raises(NoSuchVolume, match=f"'local:backup/{NEW}' does not exist"):
         mgr.extract_config(f"local:backup/{NEW}")
-    with pytest.raises(InputError, match="no such file"):
+    with pytest.raises(InputError, match="can't find file"):
         mgr.extract_config(str(tmp_path / "missing.vma"))
     tar = "vzdump-lxc-101-2024_05_20-18_11_48.tar.zst"
     dump.write(tar, b"tar")
@@ -421,7 +421,7 @@ def test_backups_stay_usable_when_backup_leaves_the_content(
     mgr: StorageManager, backend: Backend, tmp_path: Path
 ) -> None:
     """As in Proxmox: a backup named by its volid can still be read, changed and removed."""
-    mgr.add_dir("imgs", str(tmp_path / "imgs"), "images")
+    mgr.add("imgs", "dir", {"path": str(tmp_path / "imgs"), "content": "images"})
     imgs = backend.dump("imgs", tmp_path / "imgs" / "dump")
     write_archive(imgs, OLD)
     volid = f"imgs:backup/{OLD}"
@@ -462,35 +462,46 @@ def run_cli(node: Node, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_cli_list_set_extractconfig_free(node: Node, dir_backups: Path) -> None:
+def test_cli_list_extractconfig_pvesh_set_free(node: Node, dir_backups: Path) -> None:
     backups = dir_backups
     proc = run_cli(node, "pvesm", "list", "local")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].split() == ["Volid", "Format", "Type", "Size", "VMID"]
     size = (backups / NEW).stat().st_size
-    assert lines[1].split() == [f"local:backup/{NEW}", "vma", "backup", str(size), "100"]
+    assert lines[2].split() == [f"local:backup/{NEW}", "vma", "backup", str(size), "100"]
     assert len(lines) == 5
 
     proc = run_cli(node, "pvesm", "list", "local", "--vmid", "200", "--output-format", "json")
     assert proc.returncode == 0, proc.stderr
     [row] = json.loads(proc.stdout)
-    assert row == asdict(StorageManager(node).backup(f"local:backup/{OTHER_VM}"))
-    assert set(row) >= {"volid", "format", "size", "ctime", "subtype", "vmid", "notes"}
+    # the storage content API's row: no nulls, protected only when set
+    info = StorageManager(node).backup(f"local:backup/{OTHER_VM}")
+    assert row == {
+        "volid": info.volid,
+        "format": "vma.gz",
+        "content": "backup",
+        "size": info.size,
+        "used": info.size,
+        "ctime": info.ctime,
+        "subtype": "qemu",
+        "vmid": 200,
+    }
 
     proc = run_cli(node, "pvesm", "extractconfig", f"local:backup/{NEW}")
     assert (proc.returncode, proc.stdout) == (0, CONFIG)
 
     volid = f"local:backup/{NEW}"
-    proc = run_cli(node, "pvesm", "set", volid)
+    content = f"/nodes/{node.name}/storage/local/content/{volid}"
+    proc = run_cli(node, "pvesh", "set", content)
     assert proc.returncode == 2 and "nothing to change" in proc.stderr
-    proc = run_cli(node, "pvesm", "set", volid, "--protected", "maybe")
+    proc = run_cli(node, "pvesh", "set", content, "--protected", "maybe")
     assert proc.returncode == 2 and "invalid value for protected 'maybe'" in proc.stderr
-    proc = run_cli(node, "pvesm", "set", volid, "--notes", "n", "--protected", "1")
+    proc = run_cli(node, "pvesh", "set", content, "--notes", "n", "--protected", "1")
     assert proc.returncode == 0, proc.stderr
     proc = run_cli(node, "pvesm", "free", volid)
     assert proc.returncode == 2 and f"backup '{volid}' is protected" in proc.stderr
-    assert run_cli(node, "pvesm", "set", volid, "--protected", "0").returncode == 0
+    assert run_cli(node, "pvesh", "set", content, "--protected", "0").returncode == 0
     assert run_cli(node, "pvesm", "free", volid).returncode == 0
     assert not (backups / NEW).exists()
     assert not (backups / f"{NEW}.notes").exists()

@@ -15,7 +15,6 @@ from respaldo.cli.qm import cmd_config
 from respaldo.config.pvetext import decode_text, encode_text
 from respaldo.config.vmconfig import VmConfig
 from respaldo.node import Node
-from respaldo.services.vzdump.job import notes_from_template
 
 
 @pytest.mark.parametrize(
@@ -82,15 +81,3 @@ def test_qm_config_shows_the_description_as_proxmox(tmp_path: Path) -> None:
     )
     data = json.loads(_qm_config(tmp_path, "json"))
     assert data["description"] == "Web server: prod\nline 2"
-
-
-@pytest.mark.parametrize(
-    ("template", "notes"),
-    [
-        ("{{guestname}} on {{node}}\\nsecond", "web on pve1\nsecond"),
-        ("back\\\\slash", "back\\slash"),
-        ("not a newline: \\\\n", "not a newline: \\n"),
-    ],
-)
-def test_notes_template_escapes_as_pve_manager(template: str, notes: str) -> None:
-    assert notes_from_template(template, Node(Path("/x"), "pve1"), 100, "web") == notes

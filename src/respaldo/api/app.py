@@ -192,7 +192,7 @@ class ApiServer:
             principal = await self._authenticate(request, method)
             raw = await self._raw_params(request, path_params)
             params = method.params.parse(raw)
-            self._check_node(params)
+            check_node(self.node, params)
             call = Call(self.node, self.access, principal, params, raw, request.remote)
             result = await self._run(call, method)
         except RespaldoError as err:
@@ -240,13 +240,6 @@ class ApiServer:
             f"URI '{API_PREFIX}{method.path}' not available with API token, need proper ticket."
         )
 
-    def _check_node(self, params: dict[str, object]) -> None:
-        node = params.get("node")
-        if node is not None and node not in (self.node.name, "localhost"):
-            raise InputError(
-                "node", node, f"no such cluster node (this node is '{self.node.name}')"
-            )
-
     async def _raw_params(
         self, request: web.Request, path_params: dict[str, str]
     ) -> dict[str, object]:
@@ -270,6 +263,13 @@ class ApiServer:
     ) -> object:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, lambda: func(*args, **kwargs))
+
+
+def check_node(node: Node, params: dict[str, object]) -> None:
+    """A ``node`` parameter names this node, or ``localhost`` (the only node there is)."""
+    given = params.get("node")
+    if given is not None and given not in (node.name, "localhost"):
+        raise InputError("node", given, f"no such cluster node (this node is '{node.name}')")
 
 
 def check_permission(call: Call, perm: Perm) -> None:

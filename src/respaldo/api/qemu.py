@@ -27,7 +27,7 @@ from respaldo.api.method import (
     prop,
     upid,
 )
-from respaldo.api.rows import vm_row
+from respaldo.api.rows import vm_row, vm_status_row
 from respaldo.api.tasks import start_task
 from respaldo.api.vmperms import check_config_change
 from respaldo.api.volaccess import check_volume_access
@@ -100,14 +100,7 @@ def _status_index(call: Call) -> object:
 
 def _current(call: Call) -> object:
     info = VmPower(call.node).status(_vmid(call))
-    row = vm_row(info)
-    row["qmpstatus"] = info.qmpstatus if info.pid is not None else "stopped"
-    row["ha"] = {"managed": 0}
-    config = VmStore(call.node).load(_vmid(call))
-    agent = config.get("agent")
-    if agent:
-        row["agent"] = 1 if agent.split(",")[0] in ("1", "enabled=1") else 0
-    return row
+    return vm_status_row(info, VmStore(call.node).load(_vmid(call)))
 
 
 # -- config -----------------------------------------------------------------------------------

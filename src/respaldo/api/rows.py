@@ -3,6 +3,7 @@ bytes for sizes, no ``null``s (a field without a value is left out)."""
 
 from __future__ import annotations
 
+from respaldo.config.vmconfig import VmConfig
 from respaldo.services.qmpower import VmStatusInfo
 from respaldo.storage.backups import BackupInfo
 from respaldo.storage.base import StorageStatus, VolumeInfo
@@ -38,15 +39,28 @@ def vm_row(info: VmStatusInfo) -> dict[str, object]:
     return row
 
 
+def vm_status_row(info: VmStatusInfo, config: VmConfig) -> dict[str, object]:
+    """A VM as ``GET /nodes/{node}/qemu/{vmid}/status/current`` shows it: the list row
+    with ``qmpstatus`` (QEMU's run state, ``stopped`` when not running), ``ha`` and, with
+    the guest agent configured, ``agent``."""
+    row = vm_row(info)
+    row["qmpstatus"] = info.qmpstatus if info.pid is not None else "stopped"
+    row["ha"] = {"managed": 0}
+    agent = config.get("agent")
+    if agent:
+        row["agent"] = 1 if agent.split(",")[0] in ("1", "enabled=1") else 0
+    return row
+
+
 def storage_row(status: StorageStatus) -> dict[str, object]:
     """A storage as ``GET /nodes/{node}/storage`` lists it (pve-storage ``Status.pm``)."""
     row: dict[str, object] = {
         "storage": status.storage,
         "type": status.type,
         "content": ",".join(sorted(status.content)),
-        "enabled": 1,
+        "enabled": int(status.enabled),
         "active": int(status.active),
-        "shared": 0,
+        "shared": int(status.shared),
         "total": status.total,
         "used": status.used,
         "avail": status.available,

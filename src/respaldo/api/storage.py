@@ -372,15 +372,7 @@ METHODS = [
         "PUT",
         "/nodes/{node}/storage/{storage}/content/{volume}",
         "Update volume attributes",
-        Schema(
-            (
-                NODE,
-                STORAGE,
-                _VOLUME,
-                string("notes", "The new notes."),
-                boolean("protected", "Protection status. Currently only supported for backups."),
-            )
-        ),
+        Schema((NODE, STORAGE, _VOLUME, *pvesm.VOLUME_UPDATE_PARAMS.without("volume"))),
         null(),
         _volume_update,
         ALL_USERS,

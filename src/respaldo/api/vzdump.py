@@ -21,21 +21,18 @@ from respaldo.api.method import ALL_USERS, ApiMethod, Call, array, obj, prop, up
 from respaldo.api.tasks import start_task
 from respaldo.api.volaccess import check_volume_access
 from respaldo.config.prune import format_prune_backups, parse_prune_backups
-from respaldo.config.schema import Schema, boolean, string
+from respaldo.config.schema import Schema, string
 from respaldo.config.stdparams import NODE
 from respaldo.errors import InputError, PermissionDenied
+from respaldo.jobs.guests import pool_members
 from respaldo.services.pvesm import StorageManager
-from respaldo.services.vzdump.job import DEFAULT_STORAGE, resolve_vmids
-from respaldo.services.vzdump.options import VZDUMP_OPTIONS, node_defaults, parse_options
+from respaldo.services.vzdump.job import DEFAULT_STORAGE, resolve_vmids, stop_running_backups
+from respaldo.services.vzdump.options import VZDUMP_PARAMS, node_defaults, parse_options
 
 ROOT_ONLY = ("tmpdir", "dumpdir", "script", "job-id")
 SYS_MODIFY = ("bwlimit", "ionice", "performance")
 #: Removed from the defaults for users without Sys.Audit on the node (Proxmox's rule).
 PRIVATE_DEFAULTS = ("mailto", "tmpdir", "dumpdir", "script", "ionice")
-
-VZDUMP_PARAMS = VZDUMP_OPTIONS.extend(
-    boolean("stdout", "Write tar to stdout, not to a file (CLI only).", default=False),
-)
 
 
 def check_common_options(call: Call, options: Mapping[str, object], deleting: bool = False) -> None:
@@ -65,7 +62,7 @@ def _check_options(call: Call, storage: str | None) -> None:
         call.access.check(call.principal, f"/nodes/{call.node.name}", ("Sys.Modify",))
 
 
-def _guests(call: Call, given: dict[str, str], vmids: list[int], every: bool) -> list[int]:
+def _guests(call: Call, given: dict[str, object], vmids: list[int], every: bool) -> list[int]:
     """The guests the caller may back up: each one named needs ``VM.Backup`` (403 without);
     of all guests, those without it are left out (``given`` then names the rest)."""
     if call.is_root:
@@ -78,7 +75,7 @@ def _guests(call: Call, given: dict[str, str], vmids: list[int], every: bool) ->
     for vmid in allowed:
         call.access.check(call.principal, f"/vms/{vmid}", ("VM.Backup",))
     if allowed != vmids:
-        for key in ("all", "exclude"):
+        for key in ("all", "exclude", "pool", "pool_vmids"):
             given.pop(key, None)
         given["vmid"] = ",".join(str(vmid) for vmid in allowed)
     return allowed
@@ -89,15 +86,24 @@ def _vzdump(call: Call) -> object:
     opts = parse_options(given, node_defaults(call.node))
     storage = opts.storage or (None if opts.dumpdir else DEFAULT_STORAGE)
     _check_options(call, storage)
-    vmids = _guests(call, given, resolve_vmids(call.node, opts), opts.all)
-    if not vmids and not opts.all:
+    if opts.extra.get("stop"):
+        stop_running_backups(call.node)
+        if not (opts.vmids or opts.all or opts.pool):
+            return "OK"
+    task: dict[str, object] = dict(given)
+    if opts.pool is not None:
+        opts.pool_vmids = pool_members(call.node, opts.pool)
+        task["pool_vmids"] = opts.pool_vmids
+    every = opts.all or opts.pool is not None
+    vmids = _guests(call, task, resolve_vmids(call.node, opts), every)
+    if not vmids and not every:
         return "OK"  # nothing to back up on this node (Ansible checks for this)
     if storage is not None:
         call.access.check(call.principal, f"/storage/{storage}", ("Datastore.AllocateSpace",))
     if not vmids:
         return "OK"
     task_id = str(vmids[0]) if len(vmids) == 1 else ""
-    return start_task(call, "vzdump", task_id, "vzdump", given, recover="recover_vzdump")
+    return start_task(call, "vzdump", task_id, "vzdump", task, recover="recover_vzdump")
 
 
 def _defaults(call: Call) -> object:

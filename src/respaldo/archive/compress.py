@@ -20,7 +20,6 @@ import enum
 import gzip
 import io
 import os
-import shutil
 import stat
 import subprocess
 import tempfile
@@ -474,27 +473,33 @@ def _offset(fd: int) -> int | None:
         return None
 
 
-def _gzip_argv() -> list[str]:
-    """pigz when installed (parallel, same format), else gzip; both accept ``--rsyncable``.
+def _gzip_argv(pigz: int = 0) -> list[str]:
+    """vzdump's gzip (pve-manager ``compressor_info``): ``gzip --rsyncable`` when ``pigz`` is
+    0, else ``pigz -p <threads> --rsyncable`` (1: half the CPUs; N: N threads).
 
     ``--rsyncable`` is what vzdump passes, so deduplicating backup targets see the same result.
     """
-    pigz = binary("pigz")
-    tool = pigz if shutil.which(pigz) else binary("gzip")
-    return [tool, "--rsyncable", "-c"]
+    if pigz <= 0:
+        return [binary("gzip"), "--rsyncable", "-c"]
+    threads = zstd_threads(0) if pigz == 1 else pigz
+    return [binary("pigz"), "-p", str(threads), "--rsyncable", "-c"]
 
 
 def open_writer(
-    raw_fd_or_file: int | BinaryIO, compression: Compression, zstd_threads: int = 1
+    raw_fd_or_file: int | BinaryIO,
+    compression: Compression,
+    zstd_threads: int = 1,
+    pigz: int = 0,
 ) -> CompressedWriter:
     """A writer compressing into ``raw_fd_or_file`` (an fd or a binary file; not closed here).
 
     ``zstd_threads`` is the worker count (see :func:`zstd_threads`); vzdump's default is 1.
+    ``pigz`` is vzdump's option of that name (see :func:`_gzip_argv`).
     """
     if compression is Compression.ZSTD:
         return _ZstdWriter(raw_fd_or_file, max(1, zstd_threads))
     if compression is Compression.GZIP:
-        return _ProcessWriter(compression, raw_fd_or_file, _gzip_argv())
+        return _ProcessWriter(compression, raw_fd_or_file, _gzip_argv(pigz))
     if compression is Compression.LZO:
         return _ProcessWriter(compression, raw_fd_or_file, [binary("lzop"), "-c"])
     return _PlainWriter(raw_fd_or_file)

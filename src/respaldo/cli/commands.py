@@ -3,9 +3,11 @@
 A :class:`Command` names a verb, the :class:`~respaldo.config.schema.Schema` of its
 parameters and which of them are positional (Proxmox's ``arg_param``); its arguments are
 generated from the schema, so every option of ``--help`` is declared once. Options are read as
-Proxmox reads them: ``--name value`` or ``--name=value``; a boolean given without a value is
-true (``--force``); a positional parameter whose format is a list (``pve-vmid-list``) takes
-every remaining word (``vzdump 100 101``). The values are checked by the schema, which names
+Proxmox reads them (pve-common ``PVE/JSONSchema.pm`` ``get_options``): ``--name value``,
+``--name=value`` or ``-name value``; a boolean given without a value is true (``--force``); an
+option whose format is a list may be repeated (``--exclude 101 --exclude 102``); a positional
+parameter whose format is a list (``pve-vmid-list``) takes every remaining word
+(``vzdump 100 101``). The values are checked by the schema, which names
 every bad one; the command's ``run`` gets the typed values of the parameters given.
 """
 
@@ -64,12 +66,18 @@ def _add_option(parser: argparse.ArgumentParser, param: Param, key: str, shown: 
     }
     if param.type is ParamType.BOOLEAN:
         kwargs.update(nargs="?", const="1")
+    elif _is_list(param):
+        kwargs.update(action="append")  # --vmid 100 --vmid 101, joined as 100,101
     parser.add_argument(f"--{key}", **kwargs)  # type: ignore[arg-type]
+
+
+def _is_list(param: Param) -> bool:
+    return param.format is not None and param.format.endswith("-list")
 
 
 def _add_positional(parser: argparse.ArgumentParser, param: Param) -> None:
     nargs: str | None = None
-    if param.format and param.format.endswith("-list"):
+    if _is_list(param):
         nargs = "*"
     elif param.optional:
         nargs = "?"
@@ -114,7 +122,7 @@ def given_values(args: argparse.Namespace) -> dict[str, str]:
         if key in values:
             raise InputError(f"--{key}", value, "given twice")
         if kind == "opt":
-            values[key] = value
+            values[key] = ",".join(value) if isinstance(value, list) else value
         elif kind == "pos" and value is not None:
             if isinstance(value, list):
                 if value:

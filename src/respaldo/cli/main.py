@@ -26,13 +26,14 @@ COMMANDS = (
     "server",
     "job",
     "notification",
+    "pvesh",
 )
 #: Commands that act as root@pam of the node, as Proxmox's ``qm``, ``pvesm``, ``vzdump``,
 #: ``qmrestore``, ``pveum`` and ``pvesh`` (for jobs and notifications) do
 #: (``PVE::RPCEnvironment::setup_default_cli_env``): only root may run them, or the user whose
 #: own node it is (a data dir of theirs, ``~/.local/share/respaldo``). ``vma`` reads files and
 #: ``server`` checks every caller: any user may run them.
-AS_ROOT = ("qm", "pvesm", "vzdump", "qmrestore", "pveum", "job", "notification")
+AS_ROOT = ("qm", "pvesm", "vzdump", "qmrestore", "pveum", "job", "notification", "pvesh")
 #: The effective uid of this process (a seam: tests fake another user).
 geteuid: Callable[[], int] = os.geteuid
 
@@ -62,9 +63,20 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def double_dashed(argv: list[str]) -> list[str]:
+    """Proxmox's CLI takes ``-storage local`` as ``--storage local`` (Getopt::Long with the
+    prefix ``--|-``); argparse wants two dashes. ``-h`` stays help; ``-`` and negative
+    numbers stay words."""
+    return [
+        f"-{word}" if len(word) > 2 and word[0] == "-" and word[1].isalpha() else word
+        for word in argv
+    ]
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     """argparse; words it does not know are kept for the command's schema, which names an
     unknown option with the valid ones (a command without a schema refuses them at once)."""
+    argv = double_dashed(argv)
     parser = build_parser(argv[0] if argv else None)
     args, extra = parser.parse_known_args(argv)
     if extra:

@@ -7,19 +7,23 @@ this module only prints.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
-from dataclasses import asdict
 from typing import cast
 
+from respaldo.api.rows import storage_row, volume_row
 from respaldo.cli.commands import Command, register_commands
 from respaldo.cli.output import OUTPUT_FORMAT, emit, print_table
+from respaldo.config.ids import is_volume_id
 from respaldo.config.prune import PRUNE_SCHEMA, format_prune_backups
 from respaldo.config.schema import print_property_string
+from respaldo.errors import InputError
 from respaldo.node import Node
 from respaldo.services import pvesm
 from respaldo.services.pvesm import StorageManager
 from respaldo.services.taskwork import ENTRY
+from respaldo.storage.base import StorageStatus, VolumeInfo
 from respaldo.tasks.worker import run_foreground
 
 KIB = 1024
@@ -34,55 +38,77 @@ def _opt(params: dict[str, object], key: str) -> str | None:
     return None if value is None else str(value)
 
 
+def _print_status(statuses: list[StorageStatus]) -> None:
+    """pve-storage ``pvesm status``'s columns (sizes in KiB, sorted by name); a disabled
+    storage shows ``disabled`` and ``N/A``."""
+    width = max((len(s.storage) for s in statuses), default=0) + 1
+    print(
+        f"{'Name':<{width}} {'Type':>10} {'Status':>10} {'Total (KiB)':>15} "
+        f"{'Used (KiB)':>15} {'Available (KiB)':>15} {'%':>8}"
+    )
+    for s in sorted(statuses, key=lambda s: s.storage):
+        state = "active" if s.active else "inactive"
+        share = f"{100 * s.used / s.total if s.total > 0 else 0: 7.2f}%"
+        if not s.enabled:
+            state, share = "disabled", f"{'N/A':>8}"
+        print(
+            f"{s.storage:<{width}} {s.type:>10} {state:>10} {s.total // KIB:>15} "
+            f"{s.used // KIB:>15} {s.available // KIB:>15} {share}"
+        )
+
+
 def cmd_status(params: dict[str, object], node: Node) -> None:
     statuses = StorageManager(node).status(_opt(params, "storage"))
-    rows = []
-    for s in statuses:
-        share = 100 * s.used / s.total if s.total else 0.0
-        rows.append(
-            [
-                s.storage,
-                s.type,
-                "active" if s.active else "inactive",
-                s.total // KIB,
-                s.used // KIB,
-                s.available // KIB,
-                f"{share:.2f}%",
-            ]
-        )
-    emit(
-        _fmt(params),
-        [asdict(s) for s in statuses],
-        lambda: print_table(
-            ["Name", "Type", "Status", "Total", "Used", "Available", "%"],
-            rows,
-            right=[False, False, False, True, True, True, True],
-        ),
-    )
+    rows = [storage_row(s) for s in sorted(statuses, key=lambda s: s.storage)]
+    emit(_fmt(params), rows, lambda: _print_status(statuses))
+
+
+def _print_list(volumes: list[VolumeInfo]) -> None:
+    """pve-storage ``pvesm list``'s columns: the volumes of a guest first, then the others
+    by format."""
+    width = max((len(v.volid) for v in volumes), default=0)
+    digits = len(str(max((v.size for v in volumes), default=0)))
+
+    def line(volid: str, fmt: str, content: str, size: object) -> str:
+        return f"{volid:<{width}} {fmt:<7} {content:<9} {size!s:>{digits}}"
+
+    print(line("Volid", "Format", "Type", "Size") + " VMID")
+    for v in volumes:
+        if v.vmid:
+            print(line(v.volid, v.format, v.content, v.size) + f" {v.vmid}")
+    for v in sorted(volumes, key=lambda v: v.format):
+        if not v.vmid:
+            print(line(v.volid, v.format, v.content, v.size))
 
 
 def cmd_list(params: dict[str, object], node: Node) -> None:
     vmid = cast("int | None", params.get("vmid"))
     volumes = StorageManager(node).list(str(params["storage"]), _opt(params, "content"), vmid)
-    rows = [[v.volid, v.format, v.content, v.size, v.vmid or ""] for v in volumes]
-    emit(
-        _fmt(params),
-        [asdict(v) for v in volumes],
-        lambda: print_table(
-            ["Volid", "Format", "Type", "Size", "VMID"],
-            rows,
-            right=[False, False, False, True, True],
-        ),
-    )
+    emit(_fmt(params), [volume_row(v) for v in volumes], lambda: _print_list(volumes))
 
 
-def cmd_add(params: dict[str, object], node: Node) -> None:
-    StorageManager(node).add_dir(
-        str(params["storage"]),
-        str(params["path"]),
-        _opt(params, "content"),
-        _opt(params, "prune-backups"),
-    )
+def cmd_add(given: dict[str, object], node: Node) -> None:
+    options = {key: str(value) for key, value in given.items()}
+    kind, storage = options.pop("type"), options.pop("storage")
+    StorageManager(node).add(storage, kind, options)
+
+
+def cmd_set(given: dict[str, object], node: Node) -> None:
+    """``pvesm set <storage>``: a storage's options, as Proxmox's. A backup's notes and
+    protection are ``pvesh set /nodes/<node>/storage/<storage>/content/<volume>``."""
+    options = {key: str(value) for key, value in given.items()}
+    storage = options.pop("storage")
+    if is_volume_id(storage):
+        raise InputError(
+            "storage",
+            storage,
+            "pvesm set changes a storage; set a backup's notes or protection with "
+            f"'respaldo pvesh set /nodes/{node.name}/storage/{storage.partition(':')[0]}"
+            f"/content/{storage} --notes <text> --protected 1'",
+        )
+    delete = [key for key in re.split(r"[,;\s]+", options.pop("delete", "")) if key]
+    digest = options.pop("digest", None)
+    StorageManager(node).update(storage, options, delete, digest)
 
 
 def cmd_prune_backups(params: dict[str, object], node: Node) -> None:
@@ -147,14 +173,6 @@ def cmd_extractconfig(params: dict[str, object], node: Node) -> None:
     sys.stdout.write(text if not text or text.endswith("\n") else text + "\n")
 
 
-def cmd_set(params: dict[str, object], node: Node) -> None:
-    StorageManager(node).set_backup(
-        str(params["volume"]),
-        notes=_opt(params, "notes"),
-        protected=cast("bool | None", params.get("protected")),
-    )
-
-
 COMMANDS = (
     Command(
         "status",
@@ -169,7 +187,14 @@ COMMANDS = (
         cmd_list,
         ("storage",),
     ),
-    Command("add", "add a storage", pvesm.ADD_PARAMS, cmd_add, ("type", "storage")),
+    Command(
+        "add",
+        "create a new storage",
+        pvesm.ADD_PARAMS,
+        cmd_add,
+        ("type", "storage"),
+        checked=False,
+    ),
     Command(
         "prune-backups",
         "prune backups by retention rules (--dry-run shows each mark and the rule)",
@@ -208,10 +233,11 @@ COMMANDS = (
     ),
     Command(
         "set",
-        "set the notes or the protection of a backup",
-        pvesm.SET_PARAMS,
+        "update storage configuration",
+        pvesm.UPDATE_PARAMS,
         cmd_set,
-        ("volume",),
+        ("storage",),
+        checked=False,
     ),
 )
 

@@ -7,27 +7,23 @@ Each verb is built from the parameter schema of its service method (``services/q
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
 from typing import cast
 
+from respaldo.api.rows import vm_row, vm_status_row
 from respaldo.cli.commands import Command, register_commands
-from respaldo.cli.output import OUTPUT_FORMAT, emit, print_table
+from respaldo.cli.output import OUTPUT_FORMAT, emit
 from respaldo.config.pvetext import encode_text
 from respaldo.config.schema import boolean
 from respaldo.node import Node
 from respaldo.services import qmconfig, qmpower
 from respaldo.services.qmconfig import VmConfigService
 from respaldo.services.qmpower import VmPower, VmStatusInfo
+from respaldo.services.vmstore import VmStore
 from respaldo.tasks.context import PrintContext
 
-MIB = 1 << 20
+GIB = 1 << 30
+LIST_HEADER = ("VMID", "NAME", "STATUS", "MEM(MB)", "BOOTDISK(GB)", "PID")
 VERBOSE = boolean("verbose", "Verbose output format.", default=False)
-
-
-def _status_json(info: VmStatusInfo) -> dict[str, object]:
-    data = asdict(info)
-    data["status"] = info.status.value
-    return data
 
 
 def _fmt(params: dict[str, object]) -> str:
@@ -72,33 +68,52 @@ def cmd_config(params: dict[str, object], node: Node) -> None:
     emit(_fmt(params), data, text)
 
 
+def _print_list(infos: list[VmStatusInfo]) -> None:
+    """qemu-server ``qm list``'s fixed columns, byte for byte (an empty list prints nothing)."""
+    if not infos:
+        return
+    vmid, name, status, mem, disk, pid = LIST_HEADER
+    print(f"{vmid:>10} {name:<20} {status:<10} {mem:<10} {disk:>12} {pid:<10}")
+    for info in sorted(infos, key=lambda i: i.vmid):
+        status = info.qmpstatus if info.pid is not None else info.status.value
+        print(
+            f"{info.vmid:>10} {info.name:<20} {status:<10} {info.memory_mib!s:<10} "
+            f"{info.maxdisk / GIB:>12.2f} {info.pid or 0!s:<10}"
+        )
+
+
 def cmd_list(params: dict[str, object], node: Node) -> None:
     infos = VmPower(node).list()
-    rows = [
-        [i.vmid, i.name, i.status.value, i.memory_mib, f"{i.maxdisk / (1 << 30):.2f}", i.pid or 0]
-        for i in infos
-    ]
-    emit(
-        _fmt(params),
-        [_status_json(i) for i in infos],
-        lambda: print_table(
-            ["VMID", "NAME", "STATUS", "MEM(MB)", "BOOTDISK(GB)", "PID"],
-            rows,
-            right=[True, False, False, True, True, True],
-        ),
-    )
+    emit(_fmt(params), [vm_row(i) for i in infos], lambda: _print_list(infos))
+
+
+def _print_status(row: dict[str, object], verbose: bool) -> None:
+    """``status: <qmpstatus>``, or with ``verbose`` every key sorted, once (qemu-server
+    ``qm status``: nested values indented by a tab; ``cpu`` left out, always 0)."""
+    if not verbose:
+        print(f"status: {row.get('qmpstatus') or 'unknown'}")
+        return
+    for key in sorted(row):
+        if key not in ("cpu", "relcpu"):
+            _print_nested("", key, row[key])
+
+
+def _print_nested(prefix: str, key: str, value: object) -> None:
+    if isinstance(value, dict):
+        print(f"{prefix}{key}:")
+        for inner in sorted(value):
+            _print_nested(prefix + "\t", inner, value[inner])
+    elif value is not None:
+        print(f"{prefix}{key}: {value}")
 
 
 def cmd_status(params: dict[str, object], node: Node) -> None:
-    info = VmPower(node).status(_vmid(params))
-
-    def text() -> None:
-        print(f"status: {info.status.value}")
-        if params.get("verbose"):
-            for key, value in _status_json(info).items():
-                print(f"{key}: {value}")
-
-    emit(_fmt(params), _status_json(info), text)
+    vmid = _vmid(params)
+    row = vm_status_row(VmPower(node).status(vmid), VmStore(node).load(vmid))
+    verbose = bool(params.get("verbose"))
+    if verbose:
+        row.pop("ha", None)  # Proxmox's verbose status is the VM's, not the API's
+    emit(_fmt(params), row, lambda: _print_status(row, verbose))
 
 
 def cmd_start(params: dict[str, object], node: Node) -> None:
@@ -113,8 +128,8 @@ def cmd_stop(params: dict[str, object], node: Node) -> None:
 def cmd_shutdown(params: dict[str, object], node: Node) -> None:
     VmPower(node).shutdown(
         _vmid(params),
-        timeout=cast(int, params.get("timeout", 60)),
-        force_stop=bool(params.get("forceStop", True)),
+        timeout=cast("int | None", params.get("timeout")),
+        force_stop=bool(params.get("forceStop", False)),
         skiplock=_skiplock(params),
         ctx=PrintContext(),
     )

@@ -15,6 +15,7 @@ import re
 from respaldo.config.ids import (
     check_storage_id,
     check_vmid,
+    is_volume_id,
     parse_volid,
 )
 from respaldo.config.propstring import parse_size
@@ -66,7 +67,7 @@ def volume_id(text: str, key: str) -> str:
 
 def volume_id_or_path(text: str, key: str) -> str:
     """A volume id, or a file path (absolute, or relative to the current directory)."""
-    if text.startswith(("/", "./", "../")) or ":" not in text:
+    if not is_volume_id(text):
         if "\0" in text or "\n" in text:
             raise InputError(key, text, "a path holds no NUL or line break")
         return text

@@ -24,6 +24,16 @@ class VolumeId:
         return f"{self.storage}:{self.volname}"
 
 
+_VOLID_SHAPE = re.compile(r"[a-z][a-z0-9._-]*[a-z0-9]:.+", re.IGNORECASE | re.DOTALL)
+
+
+def is_volume_id(text: str) -> bool:
+    """Whether ``text`` names a volume (``<storage>:<name>``) rather than a file, by
+    pve-storage ``parse_volume_id``'s rule: anything else is a path, relative ones too
+    (``vzdump-qemu-100-....vma.zst`` in the current directory)."""
+    return _VOLID_SHAPE.fullmatch(text) is not None
+
+
 def parse_volid(text: str, what: str = "volume") -> VolumeId:
     storage, sep, volname = text.partition(":")
     if not sep or not volname:

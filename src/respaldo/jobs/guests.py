@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Set
 
+from respaldo.access.store import AccessFiles
 from respaldo.config.vmconfig import VmConfig
-from respaldo.errors import RespaldoError
+from respaldo.errors import InputError, RespaldoError
 from respaldo.jobs.jobscfg import Job, find_job, load_jobs
 from respaldo.node import Node
 from respaldo.services.vmstore import VmStore
@@ -39,6 +40,21 @@ def job_vmids(node: Node, job: Job, pools: Pools) -> list[int]:
         excluded = set(_vmid_list(props.get("exclude")))
         return [vmid for vmid in VmStore(node).vmids() if vmid not in excluded]
     return sorted(set(_vmid_list(props.get("vmid"))))
+
+
+def node_pools(node: Node) -> Pools:
+    """user.cfg's pools: pool id -> the VMIDs in it."""
+    return {name: pool.vms for name, pool in AccessFiles(node).read().pools.items()}
+
+
+def pool_members(node: Node, pool: str, pools: Pools | None = None) -> list[int]:
+    """The guests of ``pool`` that exist on this node, sorted (pve-manager
+    ``get_resource_pool_guest_members``); InputError when there is no such pool."""
+    known = node_pools(node) if pools is None else pools
+    if pool not in known:
+        raise InputError("pool", pool, f"pool '{pool}' does not exist")
+    existing = set(VmStore(node).vmids())
+    return sorted(vmid for vmid in known[pool] if vmid in existing)
 
 
 def _disks(vmid: int, config: VmConfig) -> list[dict[str, object]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from respaldo.errors import NoSuchTask
+from respaldo.jobs.guests import pool_members
 from respaldo.jobs.jobscfg import find_job
 from respaldo.jobs.scheduler import StartJob, TaskStatus
 from respaldo.node import Node
@@ -27,9 +28,11 @@ def _guests(node: Node, options: Mapping[str, str]) -> list[int]:
     """The VMIDs the run backs up; a listed VMID without a config is kept, so that the task
     reports it as the guest that failed."""
     opts = parse_options(dict(options), node_defaults(node))
+    if opts.pool is not None:
+        return pool_members(node, opts.pool)
     if opts.all:
         return [vmid for vmid in VmStore(node).vmids() if vmid not in opts.exclude]
-    return list(opts.vmids)
+    return sorted(opts.vmids)
 
 
 def task_id_of(vmids: list[int]) -> str:
@@ -54,13 +57,16 @@ def vzdump_starter(node: Node) -> StartJob:
         vmids = _guests(node, options)
         if not vmids:
             return "OK"
+        params: dict[str, object] = dict(options)
+        if "pool" in options:
+            params["pool_vmids"] = vmids
         upid = spawn(
             node,
             "vzdump",
             task_id_of(vmids),
             JOB_USER,
             f"{ENTRY}:vzdump",
-            options,
+            params,
             f"{ENTRY}:recover_vzdump",
         )
         return str(upid)

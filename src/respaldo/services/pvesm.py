@@ -9,12 +9,12 @@ and digest beside it, never a protected one.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from respaldo.archive.compress import open_reader
 from respaldo.archive.vma import read_header
-from respaldo.config.ids import check_vmid, parse_volid
+from respaldo.config.ids import check_vmid, is_volume_id, parse_volid
 from respaldo.config.propstring import parse_size
 from respaldo.config.prune import PRUNE_SCHEMA, PruneOptions, parse_prune_backups
 from respaldo.config.schema import Schema, boolean, integer, string
@@ -45,14 +45,18 @@ LIST_PARAMS = Schema(
     (STORAGE, _CONTENT, integer("vmid", "Only list images for this VM.", format="pve-vmid")),
     "List storage content.",
 )
-#: The options of a ``dir`` storage in ``storage.cfg`` that respaldo reads.
+_CONTENT_LIST = "(" + "|".join(CONTENT_TYPES) + ")(,(" + "|".join(CONTENT_TYPES) + "))*"
+#: The options of a ``dir`` storage in ``storage.cfg`` (pve-storage ``PVE/Storage/Plugin.pm``
+#: and ``DirPlugin.pm``), as ``pvesm add`` and ``pvesm set`` take them.
 STORAGE_OPTIONS = Schema(
     (
         string("path", "File system path.", optional=False),
         string(
             "content",
-            "Allowed content types: " + ", ".join(CONTENT_TYPES) + " (comma separated).",
-            pattern="(" + "|".join(CONTENT_TYPES) + ")(,(" + "|".join(CONTENT_TYPES) + "))*",
+            "Allowed content types: " + ", ".join(CONTENT_TYPES) + " (comma separated). "
+            "NOTE: the value 'rootdir' is used for Containers, and value 'images' for VMs.",
+            pattern=_CONTENT_LIST,
+            default="images,rootdir",
         ),
         string(
             "prune-backups",
@@ -60,12 +64,65 @@ STORAGE_OPTIONS = Schema(
             "and by prune-backups (keep-all=1 by default).",
             format="prune-backups",
         ),
+        integer(
+            "max-protected-backups",
+            "Maximal number of protected backups per guest. Use '-1' for unlimited.",
+            minimum=-1,
+        ),
+        boolean("disable", "Flag to disable the storage."),
+        boolean(
+            "shared",
+            "Indicate that this is a single storage with the same contents on all nodes (or "
+            "all listed in the 'nodes' option). It just marks an already shared storage as "
+            "such!",
+        ),
+        string(
+            "nodes",
+            "List of nodes for which the storage configuration applies.",
+            pattern=r"[a-zA-Z0-9][a-zA-Z0-9.-]*([,;\s]+[a-zA-Z0-9][a-zA-Z0-9.-]*)*",
+        ),
+        string(
+            "is_mountpoint",
+            "Assume the given path is an externally managed mountpoint and consider the "
+            "storage offline if it is not mounted. Using a boolean (yes/no) value serves as "
+            "a shortcut to using the target path in this field.",
+            default="no",
+        ),
+        boolean(
+            "mkdir",
+            "Create the directory if it doesn't exist and populate it with default sub-dirs. "
+            "NOTE: Deprecated, use the 'create-base-path' and 'create-subdirs' options "
+            "instead.",
+            default=True,
+        ),
+        boolean("create-base-path", "Create the base directory if it doesn't exist.", default=True),
+        boolean(
+            "create-subdirs", "Populate the directory with the default structure.", default=True
+        ),
     ),
     "Storage options.",
 )
 ADD_PARAMS = Schema(
     (string("type", "Storage type.", enum=("dir",), optional=False), STORAGE, *STORAGE_OPTIONS),
     "Create a new storage.",
+)
+UPDATE_PARAMS = Schema(
+    (
+        STORAGE,
+        *STORAGE_OPTIONS.without("path"),
+        string(
+            "delete",
+            "A list of settings you want to delete.",
+            format="pve-configid-list",
+        ),
+        string(
+            "digest",
+            "Prevent changes if current configuration file has a different digest. This can "
+            "be used to prevent concurrent modifications.",
+            max_length=64,
+        ),
+    ),
+    "Update storage configuration.",
 )
 REMOVE_PARAMS = Schema((STORAGE,), "Delete storage configuration.")
 #: ``pvesm prune-backups`` (pve-storage ``PVE/CLI/pvesm.pm``): the keep-* options one by one.
@@ -117,7 +174,9 @@ EXTRACTCONFIG_PARAMS = Schema(
     ),
     "Extract configuration from vzdump backup archive.",
 )
-SET_PARAMS = Schema(
+#: ``PUT /nodes/{node}/storage/{storage}/content/{volume}`` (pvesh set): a backup's notes
+#: and protection.
+VOLUME_UPDATE_PARAMS = Schema(
     (
         _VOLUME,
         string("notes", "The new notes (the listing shows the first line)."),
@@ -125,6 +184,12 @@ SET_PARAMS = Schema(
     ),
     "Update volume attributes.",
 )
+
+
+def _canonical(schema: Schema, given: Mapping[str, str]) -> dict[str, str]:
+    """The options checked (all bad ones named at once) and as storage.cfg writes them."""
+    schema.parse(given, partial=True)
+    return {key: schema.get(key).canonical(str(value), key) for key, value in given.items()}
 
 
 class StorageManager:
@@ -150,28 +215,39 @@ class StorageManager:
     def list(
         self, storage: str, content: str | None = None, vmid: int | None = None
     ) -> list[VolumeInfo]:
-        """Disk images, then backups newest first (only those when ``content`` says so).
+        """The volumes, sorted by volume id as Proxmox's ``volume_list`` sorts them (disk
+        images, then backups oldest first); only ``content``'s when given.
 
         Without ``content`` a storage that does not hold backups lists none; ``content='backup'``
         on it is an InputError.
         """
         if vmid is not None:
             check_vmid(vmid)
-        return self.registry.get(storage).list_volumes(vmid=vmid, content=content)
+        volumes = self.registry.get(storage).list_volumes(vmid=vmid, content=content)
+        return sorted(volumes, key=lambda v: v.volid.lower())
 
-    def add_dir(
+    def add(self, storage: str, type: str, given: Mapping[str, str]) -> None:
+        """``pvesm add <type> <storage> --path ...``: options checked by
+        :data:`STORAGE_OPTIONS` and written as Proxmox writes them (booleans as 1/0,
+        ``prune-backups`` in its order). Raises ParameterError naming every bad option."""
+        if type != "dir":
+            raise InputError("type", type, "only 'dir' storages are supported")
+        self.registry.add_dir(storage, _canonical(STORAGE_OPTIONS, given))
+
+    def update(
         self,
         storage: str,
-        path: str,
-        content: str | None = None,
-        prune_backups: str | None = None,
+        given: Mapping[str, str],
+        delete: Sequence[str] = (),
+        digest: str | None = None,
     ) -> None:
-        """A ``dir`` storage; ``prune-backups`` is checked and kept as Proxmox writes it."""
-        options = {}
-        if prune_backups is not None:
-            param = STORAGE_OPTIONS.get("prune-backups")
-            options["prune-backups"] = param.canonical(prune_backups, "prune-backups")
-        self.registry.add_dir(storage, path, content, options)
+        """``pvesm set <storage>``: change options (``path`` is fixed) and delete those named
+        in ``delete``; ``digest`` guards against a concurrent change."""
+        schema = STORAGE_OPTIONS.without("path")
+        for key in delete:
+            if key != "path" and key not in schema:
+                raise InputError("delete", key, f"no such option '{key}'")
+        self.registry.update(storage, _canonical(schema, given), delete, digest)
 
     def retention(self, storage: str, given: str | None = None) -> PruneOptions:
         """The retention to prune with: ``given`` (a prune-backups text), else the
@@ -316,8 +392,9 @@ class StorageManager:
             raise ArchiveError(f"cannot read the configuration in '{archive}': {err}") from err
 
     def _archive(self, archive: str) -> ArchiveSource:
-        """The archive of ``extractconfig``: a VMA backup's volume id, or an archive file."""
-        if not archive.startswith(("/", ".")):
+        """The archive of ``extractconfig``: a VMA backup's volume id, or an archive file
+        (a path, relative ones too, as pve-storage's ``parse_volume_id`` tells them apart)."""
+        if is_volume_id(archive):
             _, filename = self.backup_parts(archive)
             name = parse_backup_name(filename)
             if name is not None and name.archive_format != "vma":

@@ -8,15 +8,18 @@ process is seen and driven by any other. Changing the config is :mod:`respaldo.s
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import shutil
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from respaldo.config.propstring import parse_propstring
 from respaldo.config.schema import Schema, boolean, integer
 from respaldo.config.stdparams import SKIPLOCK, VMID
-from respaldo.config.vmconfig import Drive, VmConfig
+from respaldo.config.vmconfig import Drive, VmConfig, is_drive_key
 from respaldo.errors import InputError, QemuError, QmpError, UnsupportedConfig, VMStateError
 from respaldo.node import Accelerator, Node, kvm_usable
 from respaldo.qemu import capabilities, firmware, process
@@ -47,6 +50,7 @@ class VmStatusInfo:
     pid: int | None
     memory_mib: int
     cpus: int
+    #: the boot disk's size, bytes (Proxmox's ``maxdisk``; 0 without a boot disk)
     maxdisk: int
     lock: str | None
     #: seconds since QEMU started (0 when stopped)
@@ -68,19 +72,80 @@ SHUTDOWN_PARAMS = Schema(
     (
         VMID,
         SKIPLOCK,
-        integer("timeout", _TIMEOUT, minimum=0, default=60),
+        integer(
+            "timeout",
+            _TIMEOUT + " Default: the 'down' of the VM's 'startup', else 60.",
+            minimum=0,
+        ),
         boolean(
             "forceStop",
-            "Make sure the VM stops: a hard stop when the guest has not shut down in time.",
-            default=True,
+            "Make sure the VM stops: a hard stop when the guest has not shut down in time "
+            "(without it, a timeout is an error), or at once when it is paused.",
+            default=False,
         ),
     ),
-    "Shutdown virtual machine: sends an ACPI event to the guest OS.",
+    "Shutdown virtual machine. This is similar to pressing the power button on a physical "
+    "machine: it sends an ACPI event to the guest OS, which should then shut down cleanly.",
 )
+#: Seconds a shutdown waits by default (qemu-server ``_do_vm_stop``).
+SHUTDOWN_TIMEOUT = 60.0
+#: Seconds between SIGTERM and SIGKILL when a shutdown stops a VM hard.
+KILL_GRACE = 10.0
 SUSPEND_PARAMS = Schema((VMID, SKIPLOCK), "Suspend virtual machine (pause its CPUs).")
 RESUME_PARAMS = Schema((VMID, SKIPLOCK), "Resume virtual machine.")
 STATUS_PARAMS = Schema((VMID,), "Get virtual machine status.")
 LIST_PARAMS = Schema((), "Virtual machine index (per node).")
+
+
+#: The buses in the order Proxmox picks a boot disk from (qemu-server ``valid_drive_names``).
+_BOOT_BUSES = ("ide", "scsi", "virtio", "sata")
+
+
+def boot_disks(config: VmConfig) -> list[str]:
+    """The drive keys the VM boots from, as qemu-server ``get_bootdisks`` reads ``boot``
+    (``order=scsi0;ide2;net0``) or the legacy ``bootdisk``. A config without either (a VM
+    respaldo created) boots from the disk Proxmox's ``create`` would have put first in its
+    ``boot`` order: the first disk that is no CD-ROM, ide before scsi, virtio and sata."""
+    boot = config.get("boot")
+    if boot:
+        try:
+            props = parse_propstring(boot, "legacy", "boot")
+        except InputError:
+            props = {}
+        if "order" in props:
+            return [key for key in props["order"].split(";") if is_drive_key(key)]
+    if config.get("bootdisk"):
+        return [str(config.get("bootdisk"))]
+    if boot:
+        return []
+    disks = [d for d in config.disks() if d.bus in _BOOT_BUSES]
+    disks.sort(key=lambda d: (_BOOT_BUSES.index(d.bus), d.index))
+    return [disks[0].key] if disks else []
+
+
+def bootdisk_size(config: VmConfig) -> int:
+    """Bytes of the first boot disk that is a disk (qemu-server ``bootdisk_size``), else 0:
+    what ``qm list`` shows as BOOTDISK(GB)."""
+    for key in boot_disks(config):
+        try:
+            drive = config.drive(key)
+        except InputError:
+            continue
+        if drive is not None and not drive.is_cdrom and drive.volume != "none":
+            return drive.size or 0
+    return 0
+
+
+def _startup_down(config: VmConfig) -> float | None:
+    """The ``down`` seconds of the config's ``startup`` (``order=1,up=30,down=120``)."""
+    text = config.get("startup")
+    if not text:
+        return None
+    for part in text.split(","):
+        key, _, value = part.partition("=")
+        if key.strip() == "down" and value.strip().isdigit():
+            return float(value)
+    return None
 
 
 class VmPower:
@@ -123,13 +188,11 @@ class VmPower:
             status = VmStatus.RUNNING
         else:
             status = VmStatus.PAUSED
-        maxdisk = 0
-        for drive in config.disks():
-            maxdisk += drive.size or 0
+        maxdisk = bootdisk_size(config)
         stats = process.process_stats(pid) if pid is not None else None
         return VmStatusInfo(
             vmid,
-            config.name,
+            config.get("name") or f"VM {vmid}",
             status,
             qmpstatus,
             pid,
@@ -245,34 +308,66 @@ class VmPower:
     def shutdown(
         self,
         vmid: int,
-        timeout: float = 60.0,
-        force_stop: bool = True,
+        timeout: float | None = None,
+        force_stop: bool = False,
         skiplock: bool = False,
         ctx: TaskContext | None = None,
     ) -> bool:
-        """ACPI power button; after ``timeout`` seconds a hard stop (or an error).
+        """ACPI power button, as qemu-server ``vm_shutdown``: wait ``timeout`` seconds (default:
+        the ``down`` of the config's ``startup``, else 60) for QEMU to end.
 
-        Returns True when the guest shut down by itself, False when it had to be stopped
-        (said in ``ctx``'s log).
+        Without ``force_stop`` a paused VM is refused (``VM is paused - cannot shutdown``: the
+        request would reach the guest whenever it resumes) and a timeout is an error
+        (``VM quit/powerdown failed - got timeout``); with it, a paused VM is stopped at once
+        and a VM still running after the timeout gets SIGTERM, then SIGKILL, each said in
+        ``ctx``'s log. Returns True when the guest shut down by itself.
         """
-        with self.store.operating(vmid, skiplock):
+        with self.store.operating(vmid, skiplock) as config:
             pid = self.pid(vmid)
             if pid is None:
                 return True
+            if self._paused(vmid):
+                if not force_stop:
+                    raise VMStateError("VM is paused - cannot shutdown")
+                self._say(ctx, "VM is paused - stop instead of shutdown")
+                self._stop_process(vmid, KILL_GRACE)
+                return False
             with self.qmp(vmid) as qmp:
                 qmp.execute("system_powerdown")
-            if process.wait_exit(pid, timeout):
-                process.clean_runtime_files(process.runtime_paths(self.node, vmid))
+            wait = SHUTDOWN_TIMEOUT if timeout is None else timeout
+            if timeout is None:
+                wait = _startup_down(config) or SHUTDOWN_TIMEOUT
+            if process.wait_exit(pid, wait):
+                self._stop_leftovers(process.runtime_paths(self.node, vmid))
                 return True
             if not force_stop:
-                raise VMStateError(
-                    f"VM {vmid} did not shut down within {timeout:g} seconds "
-                    "(use --forceStop 1 to stop it hard)"
-                )
-            if ctx is not None:
-                ctx.log(f"VM {vmid} did not shut down within {timeout:g} seconds: stopped hard")
-            self._stop_process(vmid, timeout=10)
+                raise VMStateError("VM quit/powerdown failed - got timeout")
+            self._say(ctx, "VM still running - terminating now with SIGTERM")
+            self._terminate(vmid, pid, ctx)
             return False
+
+    @staticmethod
+    def _say(ctx: TaskContext | None, line: str) -> None:
+        if ctx is not None:
+            ctx.log(line)
+
+    def _paused(self, vmid: int) -> bool:
+        """qemu-server ``vm_is_paused`` (suspended included): QEMU's run state."""
+        try:
+            with self.qmp(vmid, timeout=5) as qmp:
+                status = qmp.execute("query-status")["status"]
+        except QmpError:
+            return False
+        return status in ("paused", "prelaunch", "suspended")
+
+    def _terminate(self, vmid: int, pid: int, ctx: TaskContext | None) -> None:
+        """SIGTERM; SIGKILL after :data:`KILL_GRACE` seconds."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        if not process.wait_exit(pid, KILL_GRACE):
+            self._say(ctx, "VM still running - terminating now with SIGKILL")
+            process.kill(pid)
+        self._stop_leftovers(process.runtime_paths(self.node, vmid))
 
     def _running_pid(self, vmid: int) -> int:
         pid = self.pid(vmid)

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from respaldo.config.prune import parse_prune_backups
-from respaldo.errors import TaskError
 from respaldo.node import Node
 from respaldo.services import prune as prune_service
 from respaldo.services.pvesm import StorageManager
@@ -33,12 +32,13 @@ def _node() -> Node:
     return Node.from_env()
 
 
-def vzdump(ctx: TaskContext, **options: str) -> None:
-    """A backup job; ends ``TASK ERROR: job errors`` when any guest failed, as Proxmox."""
+def vzdump(ctx: TaskContext, pool_vmids: list[int] | None = None, **options: str) -> None:
+    """A backup job (``pool_vmids``: the members of its ``pool``, resolved by the starter);
+    ends ``TASK ERROR: job errors`` when any guest failed, as Proxmox."""
     node = _node()
-    job = VzdumpJob(node, parse_options(options, node_defaults(node)))
-    if not job.run(ctx).ok:
-        raise TaskError("job errors")
+    opts = parse_options(options, node_defaults(node))
+    opts.pool_vmids = pool_vmids
+    VzdumpJob(node, opts).run_task(ctx)
 
 
 def recover_vzdump(pid: int) -> list[str]:
@@ -103,7 +103,7 @@ def qmshutdown(
     ctx: TaskContext,
     vmid: int,
     skiplock: bool = False,
-    timeout: int = 60,
+    timeout: int | None = None,
     forceStop: bool = False,  # noqa: N803  (Proxmox's parameter name)
 ) -> None:
     VmPower(_node()).shutdown(

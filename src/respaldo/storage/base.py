@@ -14,6 +14,9 @@ CONTENT_TYPES = ("images", "rootdir", "iso", "vztmpl", "backup", "snippets")
 
 @dataclass(frozen=True)
 class StorageStatus:
+    """A storage's state (bytes): ``active`` when usable now; ``enabled`` unless storage.cfg
+    says ``disable`` (or names other nodes); ``shared`` as storage.cfg says."""
+
     storage: str
     type: str
     active: bool
@@ -21,6 +24,8 @@ class StorageStatus:
     used: int
     available: int
     content: tuple[str, ...]
+    enabled: bool = True
+    shared: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from respaldo.config.ids import IMAGE_NAME, is_decimal
+from respaldo.config.scalars import parse_boolean, parse_integer
 from respaldo.errors import ConflictError, InputError, NoSuchVolume, StorageError
 from respaldo.qemu import img
 from respaldo.storage.backups import (
@@ -59,12 +61,55 @@ class DirStorage:
         content: tuple[str, ...],
         prune_backups: str | None = None,
         backup_stores: BackupStoreFactory = DirBackupStore,
+        options: Mapping[str, str] | None = None,
+        node: str | None = None,
     ) -> None:
         self.id = storage_id
         self.path = path
         self.content = content
         self.prune_backups = prune_backups  # the storage's retention (``prune-backups``)
         self._backup_stores = backup_stores  # files in dump/, unless a test keeps them in memory
+        #: The section's other properties, as storage.cfg has them (``shared``, ``disable``...).
+        self.options: Mapping[str, str] = dict(options or {})
+        #: This node's name, for ``nodes`` (None: any node).
+        self.node = node
+
+    def _flag(self, key: str, default: bool = False) -> bool:
+        value = parse_boolean(self.options.get(key, ""))
+        return default if value is None else value
+
+    @property
+    def enabled(self) -> bool:
+        """False when storage.cfg says ``disable``, or lists ``nodes`` without this one."""
+        return not self._flag("disable") and self._on_this_node()
+
+    def _on_this_node(self) -> bool:
+        nodes = self.options.get("nodes")
+        if not nodes or self.node is None:
+            return True
+        return self.node in re.split(r"[,;\s]+", nodes)
+
+    @property
+    def mountpoint(self) -> Path | None:
+        """``is_mountpoint``: ``yes`` (the path) or a path that must be a mount point."""
+        value = self.options.get("is_mountpoint")
+        if value is None:
+            return None
+        flag = parse_boolean(value)
+        if flag is None:
+            return Path(value)
+        return self.path if flag else None
+
+    @property
+    def shared(self) -> bool:
+        return self._flag("shared")
+
+    @property
+    def max_protected_backups(self) -> int:
+        """``max-protected-backups``: protected backups per guest, -1 for no limit (respaldo
+        acts as root, for whom Proxmox's default is -1)."""
+        value = parse_integer(self.options.get("max-protected-backups", ""))
+        return -1 if value is None else value
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -77,9 +122,32 @@ class DirStorage:
         return self.path / "dump"
 
     def activate(self) -> None:
-        """Create the folders on first use, as Proxmox does for a ``dir`` storage."""
-        for sub in (self.images_dir, self.dump_dir, self.path / "template" / "iso"):
-            sub.mkdir(parents=True, exist_ok=True)
+        """Make the storage usable, as pve-storage ``activate_storage`` does for ``dir``:
+        refused (StorageError, Proxmox's words) when disabled, when ``is_mountpoint`` is not
+        mounted, or when the path is missing and ``create-base-path`` (or the older
+        ``mkdir``) is 0; the folders of its content are created unless ``create-subdirs``
+        (or ``mkdir``) is 0."""
+        if self._flag("disable"):
+            raise StorageError(f"storage '{self.id}' is disabled")
+        if not self._on_this_node():
+            raise StorageError(f"storage '{self.id}' is not available on node '{self.node}'")
+        mountpoint = self.mountpoint
+        if mountpoint is not None and not os.path.ismount(mountpoint):
+            raise StorageError(
+                f"unable to activate storage '{self.id}' - directory is expected to be a mount "
+                f"point but is not mounted: '{mountpoint}'"
+            )
+        mkdir = self._flag("mkdir", default=True)
+        if self._flag("create-base-path", default=mkdir):
+            self.path.mkdir(parents=True, exist_ok=True)
+        if not self.path.is_dir():
+            raise StorageError(
+                f"unable to activate storage '{self.id}' - directory '{self.path}' does not "
+                "exist or is unreachable"
+            )
+        if self._flag("create-subdirs", default=mkdir):
+            for sub in (self.images_dir, self.dump_dir, self.path / "template" / "iso"):
+                sub.mkdir(parents=True, exist_ok=True)
 
     def _parse_image_volname(self, volname: str) -> tuple[int, str]:
         owner, sep, filename = volname.partition("/")
@@ -265,11 +333,15 @@ class DirStorage:
         return result
 
     def status(self) -> StorageStatus:
+        """Sizes in bytes; a storage that is disabled or cannot be activated (not mounted,
+        missing) is listed inactive with zero sizes, as Proxmox lists it."""
         try:
             self.activate()
             st = os.statvfs(self.path)
-        except OSError as err:
-            raise StorageError(f"storage '{self.id}' at {self.path} is not usable: {err}") from err
+        except (OSError, StorageError):
+            return StorageStatus(
+                self.id, self.type, False, 0, 0, 0, self.content, self.enabled, self.shared
+            )
         total = st.f_blocks * st.f_frsize
         return StorageStatus(
             storage=self.id,
@@ -279,4 +351,6 @@ class DirStorage:
             used=total - st.f_bfree * st.f_frsize,
             available=st.f_bavail * st.f_frsize,
             content=self.content,
+            enabled=self.enabled,
+            shared=self.shared,
         )

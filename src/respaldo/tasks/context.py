@@ -16,9 +16,11 @@ counts and logs ``WARN: <message>``).
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, TextIO, runtime_checkable
 
@@ -129,15 +131,22 @@ class FileContext(BaseContext):
     (the CLI's standard output) when given.
 
     Each line is one ``write`` to a file opened with ``O_APPEND``, so the task process and its
-    work process can both write to the log without tearing lines. A failing echo (a closed
-    pipe) stops the echo, never the log. Raises OSError if the log cannot be opened.
+    work process can both write to the log without tearing lines. A failing echo stops the
+    echo, never the log; when the echo's reader is gone (a closed pipe, a hung-up terminal)
+    ``on_echo_lost()`` is called once. Raises OSError if the log cannot be opened.
     """
 
-    def __init__(self, path: Path, echo: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        echo: TextIO | None = None,
+        on_echo_lost: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__()
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
         self._fd = os.open(path, flags, 0o640)
         self._echo = echo
+        self._on_echo_lost = on_echo_lost
 
     def _write(self, line: str) -> None:
         data = (line + "\n").encode("utf-8", "replace")
@@ -147,8 +156,11 @@ class FileContext(BaseContext):
             try:
                 self._echo.write(line + "\n")
                 self._echo.flush()
-            except (OSError, ValueError):
+            except (OSError, ValueError) as err:
                 self._echo = None
+                lost = isinstance(err, OSError) and err.errno in (errno.EPIPE, errno.EIO)
+                if lost and self._on_echo_lost is not None:
+                    self._on_echo_lost()
 
     def stop_echo(self) -> None:
         """Write further lines to the log only."""

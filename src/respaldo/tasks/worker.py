@@ -72,7 +72,19 @@ WorkFunction = Callable[..., None]
 #: ``recover(pid)``: undo what the killed work process ``pid`` left; what was done, as lines.
 RecoverFunction = Callable[[int], list[str]]
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
+
+#: How a stopped task of these types ends (``TASK ERROR: <message>``): Proxmox's vzdump and
+#: qmrestore workers die ``interrupted by signal``, any other ``received interrupt``
+#: (pve-manager ``PVE/API2/VZDump.pm``, qemu-server ``restore_vma_archive``, pve-common
+#: ``fork_worker``).
+STOP_MESSAGES = {"vzdump": "interrupted by signal", "qmrestore": "interrupted by signal"}
+
+
+def stop_message(task_type: str) -> str:
+    """What a stopped task of ``task_type`` ends with."""
+    return STOP_MESSAGES.get(task_type, TaskStopped().reason)
+
 
 _ENTRY_RE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
 
@@ -343,7 +355,8 @@ class TaskRun:
                 if pid == 0:
                     os.close(ctrl_r)
                     log = self.store.log_path(self.upid)
-                    _work_main(log, self._echo, self._work, self._params, ctrl_w)
+                    stopped = stop_message(self.upid.type)
+                    _work_main(log, self._echo, self._work, self._params, ctrl_w, stopped)
                 self._work_pid = pid
                 os.close(ctrl_w)
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
@@ -422,7 +435,7 @@ class TaskRun:
                 self._log.log(traceback.format_exc().rstrip("\n"))
                 self._log.log(f"ERROR: cleaning up failed: {_one_line(str(err))}")
         if self.phase is not Phase.RUNNING:
-            return f"TASK ERROR: {TaskStopped().reason}"
+            return f"TASK ERROR: {stop_message(self.upid.type)}"
         return f"TASK ERROR: {what}"
 
 
@@ -446,17 +459,25 @@ def _read_all(fd: int) -> str | None:
 
 
 def _work_main(
-    log: Path, echo: TextIO | None, work: WorkFunction, params: dict[str, Any], ctrl_w: int
+    log: Path,
+    echo: TextIO | None,
+    work: WorkFunction,
+    params: dict[str, Any],
+    ctrl_w: int,
+    stopped: str,
 ) -> NoReturn:
-    """The forked work process: run the work, report the final line, exit."""
+    """The forked work process: run the work, report the final line, exit. A stop ends the
+    work with TaskStopped(``stopped``)."""
     final = "TASK ERROR: work process failed to start"
     try:
         os.setpgid(0, 0)
         signal.signal(signal.SIGTTOU, signal.SIG_IGN)  # may write to the CLI's terminal
         _stdin_devnull()
         memtune.keep_freed_buffers()
-        ctx = FileContext(log, echo)
-        _install_stop(ctx)
+        # Output that is gone (a closed pipe, a terminal hung up) stops the work, as the
+        # SIGPIPE that Proxmox's workers die of.
+        ctx = FileContext(log, echo, on_echo_lost=lambda: os.kill(os.getpid(), signal.SIGTERM))
+        _install_stop(ctx, stopped)
         final = _do_work(ctx, work, params)
     finally:
         with contextlib.suppress(OSError):
@@ -487,9 +508,10 @@ def _do_work(ctx: FileContext, work: WorkFunction, params: dict[str, Any]) -> st
     return f"TASK WARNINGS: {ctx.warnings}" if ctx.warnings else "TASK OK"
 
 
-def _install_stop(ctx: FileContext) -> None:
-    """SIGTERM, SIGINT, SIGHUP: stop flag set; TaskStopped raised in the main thread once
-    (a second signal must not break off the clean-up the first one started)."""
+def _install_stop(ctx: FileContext, message: str) -> None:
+    """SIGTERM, SIGINT, SIGHUP, SIGQUIT: stop flag set; TaskStopped(``message``) raised in
+    the main thread once (a second signal must not break off the clean-up the first one
+    started)."""
     raised = False
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -497,7 +519,7 @@ def _install_stop(ctx: FileContext) -> None:
         ctx.request_stop()
         if not raised:
             raised = True
-            raise TaskStopped()
+            raise TaskStopped(message)
 
     for sig in STOP_SIGNALS:
         signal.signal(sig, on_signal)

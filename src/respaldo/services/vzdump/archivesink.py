@@ -108,9 +108,10 @@ class VmaArchiveSink:
         devices: Sequence[tuple[str, int]],
         compression: compress.Compression,
         zstd_threads: int = 1,
+        pigz: int = 0,
     ) -> None:
         self._pending = pending
-        self._compressor = compress.open_writer(pending.sink, compression, zstd_threads)
+        self._compressor = compress.open_writer(pending.sink, compression, zstd_threads, pigz)
         self._stream: BackgroundStream | None = None
         self._vma: VmaWriter | None = None
         try:
@@ -146,10 +147,12 @@ class VmaArchiveSink:
 
 @dataclass(frozen=True)
 class VmaSinkFactory:
-    """Makes :class:`VmaArchiveSink` s with vzdump's ``compress`` and zstd thread count."""
+    """Makes :class:`VmaArchiveSink` s with vzdump's ``compress``, zstd thread count and
+    ``pigz``."""
 
     compression: compress.Compression
     zstd_threads: int = 1
+    pigz: int = 0
 
     def __call__(
         self,
@@ -157,7 +160,9 @@ class VmaSinkFactory:
         configs: Mapping[str, bytes],
         devices: Sequence[tuple[str, int]],
     ) -> VmaArchiveSink:
-        return VmaArchiveSink(pending, configs, devices, self.compression, self.zstd_threads)
+        return VmaArchiveSink(
+            pending, configs, devices, self.compression, self.zstd_threads, self.pigz
+        )
 
 
 __all__ = [

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from respaldo.archive import compress
 from respaldo.archive.digest import DeviceDigest
-from respaldo.config.propstring import parse_propstring
+from respaldo.config.propstring import format_size, parse_propstring
 from respaldo.config.vmconfig import Drive, VmConfig
 from respaldo.errors import (
     ConflictError,
@@ -21,13 +21,13 @@ from respaldo.errors import (
     StorageError,
     TaskError,
 )
-from respaldo.formats import human_size
+from respaldo.formats import vzdump_size
 from respaldo.locks import file_lock
 from respaldo.node import Node
 from respaldo.qemu import process
 from respaldo.qemu.agent import GuestAgent
 from respaldo.qemu.fleece import FleeceDisk, PointInTimeView
-from respaldo.qemu.nbdread import NbdReader
+from respaldo.qemu.nbdread import IN_FLIGHT, NbdReader
 from respaldo.qemu.qmp import Qmp
 from respaldo.services.progress import Progress, Throttle
 from respaldo.services.qmpower import VmPower, VmStatus
@@ -39,6 +39,7 @@ from respaldo.services.vzdump.options import BackupMode, VzdumpOptions
 from respaldo.services.vzdump.tasklog import BackupLog
 from respaldo.storage.backups import backup_filename
 from respaldo.storage.backupstore import BackupStore, PendingWrite, archive_location
+from respaldo.storage.registry import StorageRegistry
 
 AGENT_PING_TIMEOUT = 3.0
 FREEZE_TIMEOUT = 60.0
@@ -50,6 +51,44 @@ class BackupRunning(ConflictError):
     def __init__(self, vmid: int) -> None:
         super().__init__(f"VM {vmid} is still being backed up by another task")
         self.vmid = vmid
+
+
+def backup_lock(
+    node: Node, vmid: int, opts: VzdumpOptions, say: Callable[[str], None]
+) -> ExitStack:
+    """Take the backup lock of VM ``vmid`` (never two backups of one VM at once); the
+    returned stack holds it until closed.
+
+    A backup now waits up to ``lockwait`` minutes, saying so as Proxmox's vzdump does for its
+    lock (``say("trying to get global lock - waiting...")``, then ``"got global lock"``), and
+    raises LockTimeout after it. A backup of a job (``job-id``: the scheduler's) does not
+    wait: it raises BackupRunning at once, so that the job goes on with its next VM.
+    """
+    scheduled = opts.job_id is not None
+    waited = False
+
+    def waiting() -> None:
+        nonlocal waited
+        waited = True
+        if not scheduled:
+            say("trying to get global lock - waiting...")
+
+    lock = file_lock(
+        recovery.backup_lock_path(node, vmid),
+        f"backup of VM {vmid}",
+        0.0 if scheduled else opts.lockwait * 60.0,
+        on_wait=waiting,
+    )
+    stack = ExitStack()
+    try:
+        stack.enter_context(lock)
+    except LockTimeout as err:
+        if scheduled:
+            raise BackupRunning(vmid) from err
+        raise
+    if waited:
+        say("got global lock")
+    return stack
 
 
 @dataclass
@@ -92,7 +131,9 @@ class GuestBackup:
         self.store = store
         self.log = log
         self.hooks = hooks
-        self.sinks = sinks or VmaSinkFactory(opts.compress, compress.zstd_threads(opts.zstd))
+        self.sinks = sinks or VmaSinkFactory(
+            opts.compress, compress.zstd_threads(opts.zstd), opts.pigz
+        )
         self.vms = VmPower(node)
         self.paths = process.runtime_paths(node, vmid)
         self.state = recovery.BackupState(vmid)
@@ -108,28 +149,12 @@ class GuestBackup:
     # -- the run -------------------------------------------------------------------------------
 
     def run(self, started: datetime) -> GuestOutcome:
-        """Back the VM up under its backup lock. A backup of a job (``job-id``: the
-        scheduler's) does not wait ``lockwait`` for a backup of the same VM that is still
-        running: it raises BackupRunning at once, so the job goes on with its next VM."""
-        with self._backup_lock():
-            self._recover_stale()
-            try:
-                return self._run_locked(started)
-            finally:
-                self._undo(self.state)
-
-    def _backup_lock(self) -> ExitStack:
-        lock_path = recovery.backup_lock_path(self.node, self.vmid)
-        scheduled = self.opts.job_id is not None
-        wait = 0.0 if scheduled else self.opts.lockwait * 60.0
-        stack = ExitStack()
+        """Back the VM up; the caller holds its backup lock (:func:`backup_lock`)."""
+        self._recover_stale()
         try:
-            stack.enter_context(file_lock(lock_path, f"backup of VM {self.vmid}", wait))
-        except LockTimeout as err:
-            if scheduled:
-                raise BackupRunning(self.vmid) from err
-            raise
-        return stack
+            return self._run_locked(started)
+        finally:
+            self._undo(self.state)
 
     def _recover_stale(self) -> None:
         stale = recovery.stale(self.node, self.vmid)
@@ -159,7 +184,10 @@ class GuestBackup:
         pending = self.store.begin(filename)
         partial = pending.partial_path
         self._record(dat=None if partial is None else str(partial))
-        self.log.info(f"creating vzdump archive '{archive_location(self.store, filename)}'")
+        if self.opts.stdout:
+            self.log.info("sending archive to stdout")
+        else:
+            self.log.info(f"creating vzdump archive '{archive_location(self.store, filename)}'")
         try:
             self._prepare_view(status.status, disks)
             digests = self._copy(config, disks, pending)
@@ -173,7 +201,8 @@ class GuestBackup:
         except StorageError as err:
             self.log.warn(f"archive written, but not its digest file: {err}")
         size = self.store.get(filename).size
-        self.log.info(f"archive file size: {human_size(size)}")
+        if not self.opts.stdout:
+            self.log.info(f"archive file size: {vzdump_size(size)}")
         return GuestOutcome(volid, filename, size)
 
     def _lock_config(self) -> VmConfig:
@@ -201,7 +230,9 @@ class GuestBackup:
                 continue
             path, fmt = self.vms.disks.volume_path(drive.volume, drive.key)
             size = self.vms.disks.size_of(drive.volume)
-            self.log.info(f"include disk '{drive.key}' '{drive.volume}' {human_size(size)}")
+            # Proxmox's line: the size the config gives (qemu-server VZDump/QemuServer.pm)
+            shown = f" {format_size(drive.size)}" if drive.size else ""
+            self.log.info(f"include disk '{drive.key}' '{drive.volume}'{shown}")
             included.append(IncludedDisk(drive, fmt, size, path))
         if not included:
             raise TaskError(f"VM {self.vmid} has no disk to back up")
@@ -274,8 +305,18 @@ class GuestBackup:
             return False
         return True
 
+    def _scratch_dir(self) -> Path:
+        """Where the fleecing images go: the ``fleecing`` storage when it is enabled (as
+        Proxmox puts them there), else ``tmpdir``, else the node's run dir."""
+        storage = self.opts.fleecing_storage
+        if storage is not None:
+            plugin = StorageRegistry(self.node).get(storage)
+            self.log.info(f"fleecing images on storage '{storage}'")
+            return plugin.images_dir / str(self.vmid)
+        return (self.opts.tmpdir or self.node.run_dir / "fleece") / str(self.vmid)
+
     def _open_view(self, disks: list[IncludedDisk], freeze: bool) -> None:
-        scratch = (self.opts.tmpdir or self.node.run_dir / "fleece") / str(self.vmid)
+        scratch = self._scratch_dir()
         nbd_socket = self.paths.qmp.with_suffix(".nbd")
         self._record(fleecing=True, scratch_dir=str(scratch), nbd_socket=str(nbd_socket))
         use_agent = freeze and self._agent_answers()
@@ -320,7 +361,9 @@ class GuestBackup:
     ) -> None:
         disk_progress = Progress(disk.size, self.log.info, label=disk.drive.key)
         nbd_socket = Path(self.state.nbd_socket or "")
-        with NbdReader(nbd_socket, disk.device) as reader:
+        # performance's max-workers bounds the reads in flight (respaldo's own limit is 4)
+        in_flight = max(1, min(IN_FLIGHT, self.opts.max_workers))
+        with NbdReader(nbd_socket, disk.device, in_flight=in_flight) as reader:
             if reader.size != disk.size:
                 raise QemuError(
                     f"disk {disk.drive.key}: NBD export has {reader.size} bytes, "

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import re
 import socket
 import time
 from collections.abc import Mapping
@@ -13,25 +12,45 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from respaldo.config.keyvalue import read_keyvalue
-from respaldo.config.prune import PruneOptions, format_prune_backups, parse_prune_backups
-from respaldo.errors import InputError, NoSuchVM, NoSuchVolume, RespaldoError
+from respaldo.config.prune import PruneOptions, parse_prune_backups
+from respaldo.errors import (
+    InputError,
+    LockTimeout,
+    NoSuchVM,
+    NoSuchVolume,
+    RespaldoError,
+    TaskError,
+    TaskStopped,
+)
 from respaldo.formats import clock_duration
 from respaldo.node import Node
 from respaldo.runner import binary, run
 from respaldo.services.notifications import NotificationConfig
 from respaldo.services.prune import prune
 from respaldo.services.vmstore import VmStore
-from respaldo.services.vzdump.guest import BackupRunning, GuestBackup, GuestOutcome
+from respaldo.services.vzdump.guest import (
+    BackupRunning,
+    GuestBackup,
+    GuestOutcome,
+    backup_lock,
+)
 from respaldo.services.vzdump.hooks import HookRunner
 from respaldo.services.vzdump.jobresult import GuestResult, JobResult
+from respaldo.services.vzdump.limits import check_backup_limits
+from respaldo.services.vzdump.notes import STANDALONE, render_notes
 from respaldo.services.vzdump.options import VzdumpOptions, node_defaults, parse_options
 from respaldo.services.vzdump.report import job_notification, send_job_mail
+from respaldo.services.vzdump.stdout import StdoutStore
 from respaldo.services.vzdump.tasklog import BackupLog
 from respaldo.storage.backups import DirBackupStore, backup_filename
 from respaldo.storage.backupstore import BackupStore, archive_location
 from respaldo.storage.dirstorage import DirStorage
 from respaldo.storage.registry import StorageRegistry
+from respaldo.tasks import worker
 from respaldo.tasks.context import MemoryContext, TaskContext
+from respaldo.tasks.proc import is_running
+from respaldo.tasks.store import TaskStore
+from respaldo.tasks.upid import decode
 
 DEFAULT_STORAGE = "local"
 
@@ -44,13 +63,40 @@ class Target:
 
 
 def resolve_vmids(node: Node, opts: VzdumpOptions) -> list[int]:
+    """The VMIDs the job backs up, sorted: the members of ``pool`` (resolved by the caller,
+    :attr:`VzdumpOptions.pool_vmids`), all but ``exclude``, or the VMIDs given (each must
+    exist: NoSuchVM)."""
     store = VmStore(node)
+    if opts.pool is not None:
+        if opts.pool_vmids is None:
+            raise InputError("pool", opts.pool, "the pool's members were not resolved")
+        return sorted(opts.pool_vmids)
     if opts.all:
         return [vmid for vmid in store.vmids() if vmid not in opts.exclude]
     for vmid in opts.vmids:
         if not store.exists(vmid):
             raise NoSuchVM(vmid)
-    return list(opts.vmids)
+    return sorted(opts.vmids)
+
+
+#: Seconds ``vzdump --stop`` waits for a running backup to end (Proxmox's 15).
+STOP_WAIT = 15.0
+
+
+def stop_running_backups(node: Node) -> list[str]:
+    """``vzdump --stop``: ask every running ``vzdump`` task of the node to stop, and wait up
+    to :data:`STOP_WAIT` seconds for each; returns their UPIDs. Raises TaskError for one
+    that is still running then (Proxmox's ``stopping backup process <pid> failed``)."""
+    rows, _ = TaskStore.for_node(node).list_tasks(limit=1000, typefilter="vzdump", source="active")
+    stopped = []
+    for row in rows:
+        upid = decode(str(row["upid"]))
+        if upid.pid == os.getpid():
+            continue  # this very command
+        if worker.stop(node, upid, wait=STOP_WAIT) and is_running(upid.pid, upid.pstart):
+            raise TaskError(f"stopping backup process {upid.pid} failed")
+        stopped.append(str(upid))
+    return stopped
 
 
 def resolve_target(node: Node, opts: VzdumpOptions) -> Target:
@@ -63,26 +109,11 @@ def resolve_target(node: Node, opts: VzdumpOptions) -> Target:
     store = registry.backup_store(opts.storage or DEFAULT_STORAGE)
     storage = registry.get(store.storage_id)
     storage.activate()
+    if opts.stdout:
+        if opts.stdout_fd is None:
+            raise InputError("stdout", 1, "option is only allowed on the command line interface.")
+        return Target(StdoutStore(store, opts.stdout_fd), storage)
     return Target(store, storage)
-
-
-def notes_from_template(template: str, node: Node, vmid: int, guestname: str) -> str:
-    """The notes of a backup from ``notes-template``: ``\\n`` is a line feed and ``\\\\`` a
-    backslash, read left to right as pve-manager's ``PVE/VZDump.pm`` does (so ``\\\\n`` is a
-    backslash and an ``n``); then the ``{{variables}}``. InputError for another escape."""
-    values = {"cluster": node.name, "guestname": guestname, "node": node.name, "vmid": str(vmid)}
-    text = re.sub(r"\\(.)", lambda m: _notes_escape(template, m.group(1)), template)
-    for key, value in values.items():
-        text = text.replace("{{" + key + "}}", value)
-    return text
-
-
-def _notes_escape(template: str, char: str) -> str:
-    if char == "n":
-        return "\n"
-    if char == "\\":
-        return "\\"
-    raise InputError("notes-template", template, f"unknown escape sequence '\\{char}'")
 
 
 class VzdumpJob:
@@ -106,7 +137,11 @@ class VzdumpJob:
         self.ctx.log(f"INFO: {message}")
 
     def run(self, ctx: TaskContext) -> JobResult:
-        """Back up every VM of the job, reporting to ``ctx``."""
+        """Back up every VM of the job, reporting to ``ctx``.
+
+        A stop (a signal, ``DELETE`` of the task) ends the job after the VM being backed up
+        is put back: the job's error and its notification say so, then TaskStopped is
+        raised again, as Proxmox's vzdump dies ``interrupted by signal``."""
         self.ctx = ctx
         started = datetime.now()
         clock = time.monotonic()
@@ -114,7 +149,10 @@ class VzdumpJob:
         self._say(f"starting new backup job: {self.opts.command_line()}")
         for warning in self.opts.warnings:
             self.ctx.warn(warning)
+        for info in self.opts.infos:
+            self._say(info)
         self._set_io_priority()
+        stopped: TaskStopped | None = None
         try:
             self.hooks("job-init")
             self.hooks("job-start")
@@ -123,16 +161,30 @@ class VzdumpJob:
                 result.guests.append(self._backup_guest(vmid))
             self.hooks("job-end")
         except RespaldoError as err:
+            stopped = err if isinstance(err, TaskStopped) else None
             result.job_error = str(err)
-            self.ctx.log(f"ERROR: Backup job failed: {err}")
+            self.ctx.log(f"ERROR: Backup job failed - {err}")
             self._abort_hook()
         result.seconds = time.monotonic() - clock
-        self._say(
-            "Backup job finished successfully"
-            if result.ok
-            else f"Backup job finished with errors ({len(result.failed)} failed)"
-        )
+        if result.job_error is None:
+            self._say(
+                "Backup job finished successfully"
+                if result.ok
+                else "Backup job finished with errors"
+            )
         self._mail(result)
+        if stopped is not None:
+            raise stopped
+        return result
+
+    def run_task(self, ctx: TaskContext) -> JobResult:
+        """:meth:`run` as the ``vzdump`` task runs it: a job error ends the task with that
+        error, a failed guest with ``job errors`` (Proxmox's ``TASK ERROR: job errors``)."""
+        result = self.run(ctx)
+        if result.job_error is not None:
+            raise TaskError(result.job_error)
+        if not result.ok:
+            raise TaskError("job errors")
         return result
 
     def _set_io_priority(self) -> None:
@@ -151,44 +203,92 @@ class VzdumpJob:
             self._say(f"hook job-abort failed: {err}")
 
     def _backup_guest(self, vmid: int) -> GuestResult:
-        started = datetime.now()
+        """One VM under its backup lock; the archive is named when the lock is held (a
+        second backup of the VM started in the same second waits, then gets its own name)."""
         clock = time.monotonic()
+        try:
+            lock = backup_lock(self.node, vmid, self.opts, self._say)
+        except BackupRunning as err:
+            # Never two backups of one VM at once: the job goes on without it.
+            self.ctx.warn(f"{err}: skipped")
+            return self._unlocked_result(vmid, clock, None, skipped=True)
+        except LockTimeout as err:
+            self.ctx.log(f"ERROR: Backup of VM {vmid} failed - {err}")
+            return self._unlocked_result(vmid, clock, str(err))
+        with lock:
+            return self._backup_locked(vmid, clock)
+
+    def _unlocked_result(
+        self, vmid: int, clock: float, error: str | None, skipped: bool = False
+    ) -> GuestResult:
+        return GuestResult(
+            vmid=vmid,
+            name=self._guest_name(vmid),
+            ok=error is None,
+            error=error,
+            archive=None,
+            size=0,
+            seconds=time.monotonic() - clock,
+            log_text="",
+            skipped=skipped,
+        )
+
+    def _guest_name(self, vmid: int) -> str:
+        try:
+            return VmStore(self.node).load(vmid).get("name") or f"VM {vmid}"
+        except RespaldoError:
+            return f"VM {vmid}"
+
+    def _backup_locked(self, vmid: int, clock: float) -> GuestResult:
+        started = datetime.now()
         log = BackupLog(self.ctx)
         filename = backup_filename(vmid, started, self.opts.compress.extension)
-        log.attach(functools.partial(self.target.store.append_log, filename))
-        log.info(f"Starting Backup of VM {vmid} (qemu)")
-        log.info(f"Backup started at {started:%Y-%m-%d %H:%M:%S}")
-        name = str(vmid)
+        name = self._guest_name(vmid)
         outcome: GuestOutcome | None = None
-        error: str | None = None
-        skipped = False
+        error: RespaldoError | None = None
         try:
-            name = VmStore(self.node).load(vmid).name
+            self._check_limits(vmid)
+            log.attach(functools.partial(self.target.store.append_log, filename))
+            log.info(f"Starting Backup of VM {vmid} (qemu)")
+            log.info(f"Backup started at {started:%Y-%m-%d %H:%M:%S}")
+            VmStore(self.node).load(vmid)  # NoSuchVM, named in the guest's log
             guest = GuestBackup(self.node, vmid, self.opts, self.target.store, log, self.hooks)
             outcome = guest.run(started)
             self._after_backup(vmid, name, outcome, log)
             log.info(f"Finished Backup of VM {vmid} ({clock_duration(time.monotonic() - clock)})")
-        except BackupRunning as err:
-            # Never two backups of one VM at once: the job goes on without it.
-            skipped = True
-            log.warn(f"{err}: skipped")
+            log.info(f"Backup finished at {datetime.now():%Y-%m-%d %H:%M:%S}")
         except RespaldoError as err:
-            error = str(err)
+            error = err
             log.error(f"Backup of VM {vmid} failed - {err}")
+            log.info(f"Failed at {datetime.now():%Y-%m-%d %H:%M:%S}")
             self._guest_abort_hook(vmid, log)
-        log.info(f"Backup finished at {datetime.now():%Y-%m-%d %H:%M:%S}")
         log.detach()
         self._log_end_hook(vmid, filename, log)
+        if isinstance(error, TaskStopped):
+            raise error  # the job ends here, as Proxmox's on a signal
         return GuestResult(
             vmid=vmid,
             name=name,
             ok=error is None,
-            error=error,
+            error=None if error is None else str(error),
             archive=outcome.filename if outcome else None,
             size=outcome.size if outcome else 0,
             seconds=time.monotonic() - clock,
             log_text=log.text(),
-            skipped=skipped,
+        )
+
+    def _check_limits(self, vmid: int) -> None:
+        """Proxmox's limits, checked before anything is written (no log file either)."""
+        retention = self._retention()
+        storage = self.target.storage
+        check_backup_limits(
+            self.target.store,
+            vmid,
+            retention=retention,
+            remove=self.opts.remove and not (retention is None or retention.is_keep_all()),
+            protected=self.opts.protected,
+            max_protected=storage.max_protected_backups if storage is not None else -1,
+            storage=storage.id if storage is not None else None,
         )
 
     def _after_backup(self, vmid: int, name: str, outcome: GuestOutcome, log: BackupLog) -> None:
@@ -203,14 +303,10 @@ class VzdumpJob:
         except RespaldoError:
             self._discard(outcome.filename, log)
             raise
+        if self.opts.stdout:
+            return  # no archive here: nothing to note, protect or prune (as Proxmox's)
         if self.opts.notes_template:
-            log.info("adding notes to backup")
-            try:
-                notes = notes_from_template(self.opts.notes_template, self.node, vmid, name)
-            except InputError as err:  # a warning, as in PVE/VZDump.pm: the archive is fine
-                log.warn(f"unable to add notes - {err}")
-            else:
-                store.set_notes(outcome.filename, notes)
+            self._add_notes(vmid, name, outcome.filename, log)
         if self.opts.protected:
             log.info("marking backup as protected")
             store.set_protected(outcome.filename, True)
@@ -226,6 +322,22 @@ class VzdumpJob:
             return
         log.info(f"removed the archive {filename}: the backup-end hook failed")
 
+    def _add_notes(self, vmid: int, name: str, filename: str, log: BackupLog) -> None:
+        """A template that does not render is a warning: the backup stays, without notes."""
+        log.info("adding notes to backup")
+        try:
+            notes = render_notes(
+                self.opts.notes_template or "",
+                cluster=STANDALONE,
+                guestname=name,
+                node=self.node.name,
+                vmid=vmid,
+            )
+        except InputError as err:
+            log.warn(f"unable to add notes - {err.reason}")
+            return
+        self.target.store.set_notes(filename, notes)
+
     def _retention(self) -> PruneOptions | None:
         """Proxmox's order: the job's, then the storage's, then vzdump.conf's."""
         if self.opts.prune_backups is not None:
@@ -238,10 +350,12 @@ class VzdumpJob:
         retention = self._retention()
         if not self.opts.remove or retention is None or retention.is_keep_all():
             return
-        log.info(f"prune older backups with retention: {format_prune_backups(retention)}")
+        kept = ", ".join(f"{rule}={retention.count(rule)}" for rule in sorted(retention.positive()))
+        log.info(f"prune older backups with retention: {kept}")
         results = prune(self.target.store, vmid, retention, dry_run=False, log=log.info)
         removed = sum(1 for r in results if r.mark == "remove")
-        log.info(f"pruned {removed} backup(s)")
+        extra = " not covered by keep-retention policy" if removed else ""
+        log.info(f"pruned {removed} backup(s){extra}")
 
     def _guest_abort_hook(self, vmid: int, log: BackupLog) -> None:
         try:

@@ -9,7 +9,7 @@ them into one typed ``VzdumpOptions`` and names every bad value.
 from __future__ import annotations
 
 import enum
-import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +19,8 @@ from respaldo.archive.compress import Compression, parse_compress
 from respaldo.config.keyvalue import read_keyvalue
 from respaldo.config.prune import PruneOptions, parse_prune_backups
 from respaldo.config.schema import (
+    FORMATS,
+    ParameterError,
     Schema,
     boolean,
     integer,
@@ -31,6 +33,7 @@ from respaldo.config.schema import (
 from respaldo.errors import InputError
 from respaldo.node import Node
 from respaldo.notify.mail import parse_mailto
+from respaldo.services.vzdump.notes import check_notes_template
 
 
 class BackupMode(enum.Enum):
@@ -49,12 +52,22 @@ class VzdumpOptions:
     vmids: list[int] = field(default_factory=list)
     all: bool = False
     exclude: list[int] = field(default_factory=list)
+    #: Back up the guests of this pool (user.cfg); the faces resolve its members into
+    #: ``pool_vmids`` (user.cfg belongs to the access layer, beside this one).
+    pool: str | None = None
+    pool_vmids: list[int] | None = None
     mode: BackupMode = BackupMode.SNAPSHOT
     compress: Compression = Compression.NONE
     zstd: int = 1
+    #: gzip threads: 0 = gzip, 1 = pigz on half the cores, N = pigz on N threads.
+    pigz: int = 0
     storage: str | None = None
     dumpdir: Path | None = None
     tmpdir: Path | None = None
+    #: Write the archive to standard output (CLI only): no storage, no files beside it.
+    stdout: bool = False
+    #: The descriptor the CLI hands over for ``stdout`` (its standard output, saved).
+    stdout_fd: int | None = None
     bwlimit: int = 0  # KiB/s, 0 = unlimited
     ionice: int = 7
     lockwait: int = 180  # minutes
@@ -68,25 +81,40 @@ class VzdumpOptions:
     mailto: list[str] = field(default_factory=list)
     mailnotification: MailNotification = MailNotification.ALWAYS
     notification_mode: str = "auto"
+    #: ``fleecing``: {"enabled": bool, "storage": str}: where the scratch images go.
+    fleecing: dict[str, object] = field(default_factory=dict)
+    #: ``performance``: {"max-workers": int, ...}.
+    performance: dict[str, object] = field(default_factory=dict)
     #: The backup job this run belongs to (the scheduler's runs; ``job-id``).
     job_id: str | None = None
     #: Options of Proxmox's schema that this job carries without a field of their own
-    #: (``pigz``, ``fleecing``, ``performance``...), as parsed.
+    #: (``stdexcludes``, ``quiet``...), as parsed.
     extra: dict[str, object] = field(default_factory=dict)
-    #: What the job logs as warnings when it starts (unknown keys of vzdump.conf).
+    #: What the job logs as warnings when it starts (vzdump.conf's unknown keys and bad values).
     warnings: list[str] = field(default_factory=list)
+    #: What the job logs as information when it starts (options given without effect).
+    infos: list[str] = field(default_factory=list)
+    #: The job's options as given, as Proxmox logs them (see :func:`command_line`).
+    cmdline: str = "vzdump"
 
     def command_line(self) -> str:
-        """How Proxmox logs the job: ``vzdump 100 101 --mode snapshot --compress zstd ...``."""
-        parts = ["vzdump", *map(str, self.vmids)]
-        if self.all:
-            parts.append("--all 1")
-        parts += [f"--mode {self.mode.value}", f"--compress {self.compress.value}"]
-        if self.storage:
-            parts.append(f"--storage {self.storage}")
-        if self.mailto:
-            parts.append(f"--mailto {','.join(self.mailto)}")
-        return " ".join(parts)
+        """``vzdump 100 --compress zstd --storage local``: the options given, in the order
+        given, so that the line can be run again (pve-guest-common ``command_line``)."""
+        return self.cmdline
+
+    @property
+    def max_workers(self) -> int:
+        """``performance``'s ``max-workers``: how many reads may be in flight (default 16)."""
+        value = self.performance.get("max-workers", 16)
+        return value if isinstance(value, int) else 16
+
+    @property
+    def fleecing_storage(self) -> str | None:
+        """The storage of the fleecing images when ``fleecing`` is enabled, else None."""
+        if not self.fleecing.get("enabled"):
+            return None
+        storage = self.fleecing.get("storage")
+        return storage if isinstance(storage, str) else None
 
 
 def _compress(text: str, key: str) -> Compression:
@@ -126,7 +154,6 @@ PERFORMANCE = Schema(
         ),
     )
 )
-_NOTES_VARIABLES = frozenset({"cluster", "guestname", "node", "vmid"})
 
 
 def _fleecing(text: str, key: str) -> dict[str, object]:
@@ -140,26 +167,6 @@ def _fleecing(text: str, key: str) -> dict[str, object]:
 def _performance(text: str, key: str) -> dict[str, object]:
     """``max-workers=<1-256>,pbs-entries-max=<n>``."""
     return parse_property_string(text, key, PERFORMANCE)
-
-
-def _notes_template(text: str, key: str) -> str:
-    """pve-manager ``PVE/VZDump.pm`` ``verify_notes_template``: only the escapes ``\\n``
-    and ``\\\\``, only the variables {{cluster}}, {{guestname}}, {{node}}, {{vmid}}."""
-    if "\n" in text or "\r" in text:
-        raise InputError(key, text, "contains a line feed (a template is one line)")
-    problems = [
-        f"escape sequence '\\{m.group(1)}' at char {m.start()}"
-        for m in re.finditer(r"\\(.)", text)
-        if m.group(1) not in ("n", "\\")
-    ]
-    problems += [
-        f"variable '{m.group(1)}' at char {m.start(1)}"
-        for m in re.finditer(r"\{\{([^\s{}]+)\}\}", text)
-        if m.group(1) not in _NOTES_VARIABLES
-    ]
-    if problems:
-        raise InputError(key, text, f"found unknown: {', '.join(problems)}")
-    return text
 
 
 register_format("vzdump-compress", _compress, "<0 | 1 | gzip | lzo | zstd>")
@@ -178,7 +185,7 @@ register_format(
     print=print_property_string,
     json=property_json,
 )
-register_format("vzdump-notes-template", _notes_template, "<string>")
+register_format("vzdump-notes-template", check_notes_template, "<string>")
 
 #: vzdump's options, as pve-guest-common ``PVE/VZDump/Common.pm`` declares them (its
 #: ``confdesc``): what ``respaldo vzdump`` takes, what ``vzdump.conf`` may hold, what
@@ -325,16 +332,29 @@ VZDUMP_OPTIONS = Schema(
     unknown_what="vzdump option",
 )
 
-#: Options respaldo accepts for compatibility without acting on them, and why.
+#: ``POST /nodes/{node}/vzdump`` and ``respaldo vzdump``: the options plus ``stdout``
+#: (pve-manager ``PVE/API2/VZDump.pm``), which only the CLI may set.
+VZDUMP_PARAMS = VZDUMP_OPTIONS.extend(
+    boolean("stdout", "Write the archive to stdout, not to a file (CLI only).", default=False),
+)
+
+#: Options respaldo accepts for compatibility without acting on them, and why: logged when
+#: given for a job (as in Proxmox, they change nothing for a VM).
 NO_EFFECT = {
     "stdexcludes": "applies to containers only",
     "exclude-path": "applies to containers only",
     "pbs-change-detection-mode": "applies to container backups to a Proxmox Backup Server",
     "notification-policy": "deprecated, without effect in Proxmox too",
     "notification-target": "deprecated, without effect in Proxmox too",
-    "quiet": "the log is always written",
-    "node": "this node is the only one",
 }
+#: Options that never reach the command line Proxmox logs (pve-guest-common ``command_line``).
+_NOT_LOGGED = ("vmid", "stdout", "job-id")
+#: Where the node defaults come from, as messages name it.
+VZDUMP_CONF = "vzdump.conf"
+
+
+#: Fields of VzdumpOptions that no option sets.
+_NOT_OPTIONS = ("extra", "warnings", "infos", "cmdline", "pool_vmids", "stdout_fd")
 
 
 def _set(opts: VzdumpOptions, key: str, value: object) -> None:
@@ -347,7 +367,7 @@ def _set(opts: VzdumpOptions, key: str, value: object) -> None:
         opts.mailnotification = MailNotification(value)
     elif key in ("dumpdir", "tmpdir", "script"):
         setattr(opts, attr, Path(str(value)))
-    elif hasattr(opts, attr):
+    elif hasattr(opts, attr) and key not in _NOT_OPTIONS:
         setattr(opts, attr, value)
     else:
         opts.extra[key] = value
@@ -360,32 +380,128 @@ def node_defaults(node: Node) -> dict[str, str]:
     return read_keyvalue(node.vzdump_conf, sections=False).main.as_dict()
 
 
+def _shown(key: str, value: object, text: object) -> str:
+    """A checked value as Proxmox prints it in the command line: booleans as 1/0, property
+    strings and lists by their format's printer, anything else as given (``text``)."""
+    param = VZDUMP_PARAMS.find(key)
+    fmt = FORMATS.get(param.format or "") if param is not None else None
+    if key == "mailto" and isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if fmt is not None and fmt.print is not None:
+        return fmt.print(value)
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(text)
+
+
+def command_line(typed: Mapping[str, object], given: Mapping[str, object]) -> str:
+    """The job as Proxmox logs it: ``vzdump <vmids> --<option> <value>...``, the options
+    given (checked, in the order given) and shell-quoted, so that the line runs again
+    (pve-guest-common ``PVE/VZDump/Common.pm`` ``command_line``)."""
+    parts = ["vzdump"]
+    vmids = typed.get("vmid")
+    if isinstance(vmids, list):
+        parts += [str(vmid) for vmid in vmids]
+    for key, value in typed.items():
+        if key in _NOT_LOGGED:
+            continue
+        text = _shown(key, value, given.get(key, value))
+        if text != "":
+            parts += [f"--{key}", shlex.quote(text)]
+    return " ".join(parts)
+
+
+def _check_given(typed: dict[str, object]) -> None:
+    """pve-manager ``verify_vzdump_parameters``: what may not be given together, and
+    ``exclude`` implying ``all``. Raises ParameterError naming each refused option."""
+    errors: dict[str, InputError] = {}
+    if "vmid" in typed:
+        for key in ("all", "exclude", "pool"):
+            if typed.get(key):
+                reason = "option conflicts with option 'vmid'"
+                errors[key] = InputError(key, typed[key], reason)
+    if "prune-backups" in typed and "maxfiles" in typed:
+        reason = "option conflicts with option 'maxfiles'"
+        errors["prune-backups"] = InputError("prune-backups", typed["prune-backups"], reason)
+    if errors:
+        raise ParameterError(errors)
+    if "exclude" in typed and not typed.get("pool"):
+        typed["all"] = True
+    if not (typed.get("all") or typed.get("stop") or typed.get("pool") or typed.get("vmid")):
+        raise ParameterError({"vmid": InputError("vmid", None, "property is missing")})
+
+
+def _maxfiles(value: object) -> PruneOptions:
+    """Proxmox 8's deprecated ``maxfiles``: ``keep-last=<n>`` (0: keep all)."""
+    count = value if isinstance(value, int) else 0
+    return parse_prune_backups(f"keep-last={count}" if count else "keep-all=1")
+
+
+def _typed_defaults(defaults: Mapping[str, str], warnings: list[str]) -> dict[str, object]:
+    """``vzdump.conf``'s lines, typed. As Proxmox reads it (pve-common ``parse_config``), a
+    bad value is a warning and its key is ignored; an unknown key is a warning too; a
+    default needs none of the options its ``requires`` names."""
+    typed: dict[str, object] = {}
+    for key, value in defaults.items():
+        param = VZDUMP_OPTIONS.find(key)
+        if param is None:
+            warnings.append(f"{VZDUMP_CONF}: ignoring unknown option '{key}'")
+            continue
+        try:
+            typed[key] = param.parse(value, key)
+        except InputError as err:
+            warnings.append(f"parse error in '{VZDUMP_CONF}' - '{key}': {err.reason}")
+    if "storage" in typed and "dumpdir" in typed:
+        warnings.append(
+            f"both 'storage' and 'dumpdir' defined in '{VZDUMP_CONF}' - ignoring 'dumpdir'"
+        )
+        del typed["dumpdir"]
+    if "maxfiles" in typed:
+        maxfiles = typed.pop("maxfiles")
+        if "prune-backups" in typed:
+            warnings.append(
+                f"both 'maxfiles' and 'prune-backups' defined as options in '{VZDUMP_CONF}' "
+                "- ignoring 'maxfiles'"
+            )
+        else:
+            typed["prune-backups"] = _maxfiles(maxfiles)
+    return typed
+
+
 def parse_options(given: Mapping[str, str], defaults: Mapping[str, str]) -> VzdumpOptions:
-    """Options as given, over the node defaults, over Proxmox's built-in defaults."""
-    opts = VzdumpOptions()
-    node = dict(defaults)
-    if "storage" in given or "dumpdir" in given:
+    """Options as given, over the node defaults (``vzdump.conf``), over Proxmox's built-in
+    defaults.
+
+    The given options are checked strictly (a ParameterError names every bad one, as
+    Proxmox's API does); the defaults leniently (warnings of the job, kept in
+    ``warnings``). ``exclude`` implies ``all``; ``maxfiles`` becomes ``keep-last``.
+    """
+    typed = VZDUMP_PARAMS.parse(given, partial=True)
+    _check_given(typed)
+    opts = VzdumpOptions(cmdline=command_line(typed, given))
+    node = _typed_defaults(defaults, opts.warnings)
+    if "storage" in typed or "dumpdir" in typed or typed.get("stdout"):
         # The target given for the job replaces the node's default target, whichever it is.
         node.pop("storage", None)
         node.pop("dumpdir", None)
     node_prune = node.pop("prune-backups", None)
-    if node_prune is not None and "prune-backups" not in given:
-        opts.node_prune_backups = parse_prune_backups(str(node_prune))
-
-    # vzdump.conf holds defaults: a key there needs no other (notes-template without storage)
-    def unknown(key: str, value: object) -> None:
-        opts.warnings.append(f"vzdump.conf: ignoring unknown option '{key}'")
-
-    typed = VZDUMP_OPTIONS.parse(node, partial=True, requires=False, unknown=unknown)
-    typed.update(VZDUMP_OPTIONS.parse(given, partial=True))
-    for key, value in typed.items():
+    if isinstance(node_prune, PruneOptions) and "prune-backups" not in typed:
+        opts.node_prune_backups = node_prune
+    if "maxfiles" in typed:
+        typed["prune-backups"] = _maxfiles(typed.pop("maxfiles"))
+    for key in ("vmid", "all", "exclude", "pool", "node", "stop", "quiet", "stdout"):
+        node.pop(key, None)  # what the job does is the invocation's to say, as Proxmox's
+    if "dumpdir" in node or "dumpdir" in typed or typed.get("stdout"):
+        # Proxmox drops these defaults when the target is not a storage.
+        node.pop("notes-template", None)
+        node.pop("protected", None)
+    for key, value in {**node, **typed}.items():
         _set(opts, key, value)
-    if opts.all and opts.vmids:
-        raise InputError("vmid", " ".join(map(str, opts.vmids)), "give VMIDs or --all 1, not both")
-    if not opts.all and not opts.vmids:
-        raise InputError("vmid", "", "give at least one VMID, or --all 1")
-    if opts.exclude and not opts.all:
-        raise InputError("exclude", ",".join(map(str, opts.exclude)), "only valid with --all 1")
-    if opts.storage and opts.dumpdir:
-        raise InputError("dumpdir", str(opts.dumpdir), "give --storage or --dumpdir, not both")
+    for key in typed:
+        if key in NO_EFFECT:
+            opts.infos.append(f"option '{key}' {NO_EFFECT[key]}: it has no effect here")
+    for other in ("stdout", "dumpdir"):
+        if opts.storage and getattr(opts, other):
+            reason = f"cannot use options 'storage' and '{other}' at the same time"
+            raise InputError(other, given.get(other, "1"), reason)
     return opts
