@@ -347,6 +347,22 @@ def _vm(*extra: object, description: str = "") -> Schema:
     return Schema((NODE, VMID, *extra), description)  # type: ignore[arg-type]
 
 
+#: ``POST|PUT .../config``: the config keys, ``delete``, ``digest`` (qemu-server update_vm).
+_SET_CONFIG = Schema(
+    (
+        NODE,
+        VMID,
+        *VM_CONFIG,
+        SKIPLOCK,
+        string("delete", "A list of settings you want to delete."),
+        string(
+            "digest",
+            "Prevent changes if current configuration file has a different SHA1 digest.",
+            max_length=40,
+        ),
+    )
+)
+
 METHODS = [
     ApiMethod(
         "vm_list",
@@ -410,24 +426,12 @@ METHODS = [
         "POST",
         "/nodes/{node}/qemu/{vmid}/config",
         "Set virtual machine options (asynchronous API).",
-        Schema(
-            (
-                NODE,
-                VMID,
-                *[p for p in VM_CONFIG],
-                SKIPLOCK,
-                string("delete", "A list of settings you want to delete."),
-                string(
-                    "digest",
-                    "Prevent changes if current configuration file has a different SHA1 digest.",
-                    max_length=40,
-                ),
-                integer(
-                    "background_delay",
-                    "Time to wait for the task to finish.",
-                    minimum=1,
-                    maximum=30,
-                ),
+        _SET_CONFIG.extend(
+            integer(
+                "background_delay",
+                "Time to wait for the task to finish.",
+                minimum=1,
+                maximum=30,
             )
         ),
         upid(),
@@ -439,20 +443,7 @@ METHODS = [
         "PUT",
         "/nodes/{node}/qemu/{vmid}/config",
         "Set virtual machine options (synchronous API).",
-        Schema(
-            (
-                NODE,
-                VMID,
-                *[p for p in VM_CONFIG],
-                SKIPLOCK,
-                string("delete", "A list of settings you want to delete."),
-                string(
-                    "digest",
-                    "Prevent changes if current configuration file has a different SHA1 digest.",
-                    max_length=40,
-                ),
-            )
-        ),
+        _SET_CONFIG,
         null(),
         _set_sync,
         _CONFIG,

@@ -14,36 +14,30 @@ import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import BinaryIO
 
 from respaldo.archive.digest import DeviceDigest
 from respaldo.errors import StorageError
-from respaldo.storage.backups import BackupInfo, parse_backup_name
+from respaldo.storage.backups import BackupInfo, PendingBase, parse_backup_name
 from respaldo.storage.backupstore import BackupStore
 
 #: What the log and the hooks' ``TARGET`` call an archive sent to standard output.
 STDOUT_TARGET = "-"
 
 
-class StdoutWrite:
+class StdoutWrite(PendingBase):
     """A :class:`~respaldo.storage.backupstore.PendingWrite` whose bytes go to ``fd`` as they
     come: committing flushes them, aborting can take nothing back (the reader sees the
     stream end early, as with Proxmox's)."""
 
     def __init__(self, fd: int, filename: str) -> None:
+        super().__init__(STDOUT_TARGET)
         self.filename = filename
-        self.volid = STDOUT_TARGET
         self._sink = os.fdopen(os.dup(fd), "wb")
-        self._done = False
 
     @property
     def sink(self) -> BinaryIO:
         return self._sink
-
-    @property
-    def done(self) -> bool:
-        return self._done
 
     @property
     def partial_path(self) -> Path | None:
@@ -69,17 +63,6 @@ class StdoutWrite:
             self._done = True
             with contextlib.suppress(OSError):
                 self._sink.close()
-
-    def __enter__(self) -> StdoutWrite:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.abort()
 
 
 class StdoutStore:
