@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from playwright.sync_api import Locator, expect
 
+from tests.conftest import next_second
 from tests.ui.conftest import Node100, Ui
 
 pytestmark = [pytest.mark.browser, pytest.mark.qemu, pytest.mark.timeout(420)]
@@ -54,8 +53,7 @@ def submit_task_by_keyboard(ui: Ui) -> None:
 def backups(node: Node100) -> None:
     """Two backups of VM 101 made with the CLI, as another user might have made them."""
     for _ in range(2):
-        # an archive is named by the second it starts in: the next one starts in the next
-        time.sleep(1.0 - time.time() % 1.0)
+        next_second()
         node.server.cli("vzdump", "101", "--compress", "zstd", "--storage", "local", timeout=120)
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -282,6 +283,26 @@ def test_only_one_of_simultaneous_writers_begins(store: BackupStore, dump: Dump)
         thread.join()
     assert sorted(outcomes) == ["committed"] + ["refused"] * 7
     assert dump.names() == [EXAMPLE] and dump.read(EXAMPLE) == b"winner"
+
+
+def test_a_name_committed_while_we_create_our_partial_file_is_refused(
+    dir_store: DirBackupStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The race in the test above, made certain: the other writer renames its .dat to the
+    # final name after our first check and before our exclusive create.
+    real_open = os.open
+
+    def open_after_the_other_commit(path: str | os.PathLike[str], flags: int, *args: int) -> int:
+        if str(path).endswith(".dat"):
+            (dir_store.dump_dir / EXAMPLE).write_bytes(b"theirs")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", open_after_the_other_commit)
+    with pytest.raises(ConflictError, match="already exists"):
+        dir_store.begin(EXAMPLE)
+    monkeypatch.undo()
+    assert sorted(p.name for p in dir_store.dump_dir.iterdir()) == [EXAMPLE]
+    assert (dir_store.dump_dir / EXAMPLE).read_bytes() == b"theirs"
 
 
 def test_begin_checks_the_name(store: BackupStore) -> None:

@@ -822,9 +822,17 @@ class DirBackupStore(DumpStore):
             except OSError as err:
                 os.close(fd)
                 raise StorageError(f"cannot lock {dat}: {err}") from err
-            if _same_file(dat, fd):
-                return PendingBackup(self, filename, dat, os.fdopen(fd, "wb"))
-            os.close(fd)
+            if not _same_file(dat, fd):
+                os.close(fd)
+                continue
+            if final.exists():
+                # Another writer committed (renamed its .dat away) between our first check
+                # and our create: the name is taken.
+                with contextlib.suppress(OSError):
+                    dat.unlink()
+                os.close(fd)
+                raise ConflictError(f"backup '{volid}' already exists")
+            return PendingBackup(self, filename, dat, os.fdopen(fd, "wb"))
         raise ConflictError(f"backup '{volid}': {dat.name} keeps being removed while created")
 
     def clean_stale(self) -> list[str]:
