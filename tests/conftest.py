@@ -24,10 +24,3 @@ def local_tz(spec: str) -> Iterator[None]:
         else:
             os.environ["TZ"] = old
         time.tzset()
-
-
-def next_second() -> None:
-    """Wait into the next wall-clock second. A backup archive is named by the second its
-    backup starts in (``vzdump-qemu-<vmid>-YYYY_MM_DD-HH_MM_SS``): a second backup of a VM
-    that starts in the same second is refused ("already exists"), as it must be."""
-    time.sleep(1.0 - time.time() % 1.0)

@@ -21,7 +21,6 @@ from proxmoxer.tools import Tasks  # type: ignore[import-untyped]
 
 from respaldo.qemu.qmp import Qmp
 from respaldo.tasks.proc import is_running
-from tests.conftest import next_second
 from tests.e2e.conftest import Server, running_server, wait_task
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(180)]
@@ -115,7 +114,6 @@ def assert_put_back(server: Server, prox: ProxmoxAPI, vmid: int) -> None:
         assert not [name for name in names if name.startswith("fleece")], names
     assert not (server.home / "run" / "vzdump" / f"{vmid}.json").exists()
     assert not list((server.home / "run" / "fleece").glob(f"{vmid}/*"))
-    next_second()
     upid = prox.nodes(server.node).vzdump.post(vmid=vmid, compress="zstd", storage="local")
     wait_task(prox, upid)
 

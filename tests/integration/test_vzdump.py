@@ -6,12 +6,13 @@ import json
 import os
 import signal
 import subprocess
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from respaldo.qemu.qmp import Qmp
+from respaldo.storage.backups import backup_filename, parse_backup_name
 from tests.integration.backup_helpers import (
     ARCHIVE_NAME,
     archives,
@@ -190,8 +191,6 @@ def test_prune_after_backup_keeps_protected(cli: Cli) -> None:
             *protected,
         )
         names.append(archives(cli)[-1].name)
-        if n < 2:
-            wait_for(lambda: _next_second(names[-1]), 2.0, "the next second for a new name")
     kept = [p.name for p in archives(cli)]
     # keep-last=1 keeps the newest; the protected first one is never pruned.
     assert kept == [names[0], names[2]]
@@ -200,9 +199,32 @@ def test_prune_after_backup_keeps_protected(cli: Cli) -> None:
     assert f"removing backup 'local:backup/{names[1]}'" in log
 
 
-def _next_second(name: str) -> bool:
-    stamp = datetime.now().strftime("%Y_%m_%d-%H_%M_%S")
-    return stamp not in name
+def test_a_backup_in_the_second_of_an_earlier_one_takes_the_next_second(cli: Cli) -> None:
+    # An archive and its log are named by the second the backup starts in: a backup started
+    # in a second that names an earlier backup of the VM waits for a second of its own,
+    # leaving the earlier one as it was (Proxmox's rename would overwrite it).
+    make_vm(cli, "0.0625")
+    dump = cli.home / "storage/local/dump"
+    dump.mkdir(parents=True, exist_ok=True)
+    now = datetime.now()
+    taken = [now + timedelta(seconds=n) for n in range(4)]
+    earlier = {}
+    for n, when in enumerate(taken):
+        # a gzip backup's log (same log name as ours), or a zstd archive without its log
+        name = backup_filename(100, when, ".gz" if n % 2 else ".zst")
+        path = dump / (name.split(".vma")[0] + ".log" if n % 2 else name)
+        path.write_text(f"earlier {n}\n")
+        earlier[path] = path.read_text()
+    cli.run("vzdump", "100", "--storage", "local", "--compress", "zstd")
+    [ours] = [p for p in archives(cli) if p not in earlier]
+    parsed = parse_backup_name(ours.name)
+    assert parsed is not None and (parsed.ctime or 0) > int(taken[-1].timestamp())
+    assert {path: path.read_text() for path in earlier} == earlier
+    log = (dump / (ours.name.split(".vma")[0] + ".log")).read_text()
+    assert "INFO: Finished Backup of VM 100" in log
+    # no line of its log is stamped before the second that names it
+    named = datetime.fromtimestamp(parsed.ctime or 0).strftime("%Y-%m-%d %H:%M:%S")
+    assert min(line[:19] for line in log.splitlines()) >= named, log
 
 
 def test_guest_writes_during_a_snapshot_backup_do_not_reach_the_archive(

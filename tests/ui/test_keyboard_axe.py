@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Locator, expect
 
-from tests.conftest import next_second
 from tests.ui.conftest import Node100, Ui
 
 pytestmark = [pytest.mark.browser, pytest.mark.qemu, pytest.mark.timeout(420)]
@@ -53,7 +52,6 @@ def submit_task_by_keyboard(ui: Ui) -> None:
 def backups(node: Node100) -> None:
     """Two backups of VM 101 made with the CLI, as another user might have made them."""
     for _ in range(2):
-        next_second()
         node.server.cli("vzdump", "101", "--compress", "zstd", "--storage", "local", timeout=120)
 
 

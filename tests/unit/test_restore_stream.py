@@ -9,9 +9,10 @@ import pytest
 
 from respaldo.archive.digest import DeviceDigest, check_device, digest_for
 from respaldo.archive.vma import CLUSTER_SIZE, VmaReader, VmaWriter
-from respaldo.errors import ArchiveError
+from respaldo.errors import ArchiveError, TaskStopped
 from respaldo.services.progress import Progress, Throttle
 from respaldo.services.restore.stream import ArchiveCopy, DeviceTarget
+from respaldo.tasks.context import MemoryContext
 
 CONF = {"qemu-server.conf": b"memory: 64\n"}
 
@@ -93,3 +94,27 @@ def test_one_flipped_data_byte_fails_the_check_of_its_disk_only() -> None:
     with pytest.raises(ArchiveError, match="data digest mismatch for device drive-scsi0: digest"):
         check_device(expected["drive-scsi0"], copy.digests[1])
     check_device(expected["drive-efidisk0"], copy.digests[2])
+
+
+def test_a_stop_requested_ends_the_copy_at_the_next_cluster() -> None:
+    # A stop whose exception, raised by the signal handler, was dropped (by an asyncio
+    # callback, a __del__) leaves the task's flag set: the copy reads it before each cluster.
+    data, _ = archive()
+    ctx = MemoryContext()
+    checks = 0
+
+    def check_stop() -> None:
+        nonlocal checks
+        checks += 1
+        if checks == 10:
+            ctx.request_stop("interrupted by signal")
+        ctx.check_stop()
+
+    size = len(IMAGES[0][1])
+    total = sum(len(d) for _, d in IMAGES)
+    progress = Progress(total, lambda _: None, quiet=True)
+    targets = {1: DeviceTarget(MemoryTarget(size), size)}
+    copy = ArchiveCopy(targets, progress, Throttle(0), None, check_stop)
+    with pytest.raises(TaskStopped, match=r"^interrupted by signal$"):
+        copy.run(VmaReader(io.BytesIO(bytes(data))))
+    assert checks == 10 and progress.done == 9 * CLUSTER_SIZE

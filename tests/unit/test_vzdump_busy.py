@@ -1,4 +1,5 @@
-"""Never two backups of one VM at once: a job's run skips a VM whose backup is still running."""
+"""Never two backups of one VM at once: a job's run skips a VM whose backup is still running;
+a job asked to stop backs up no further VM."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from respaldo.errors import TaskStopped
 from respaldo.locks import file_lock
 from respaldo.node import Node
 from respaldo.services.vzdump import recovery
@@ -50,3 +52,15 @@ def test_a_backup_now_waits_lockwait_then_fails(node: Node) -> None:
     [guest] = result.guests
     assert not guest.ok and not guest.skipped
     assert "can't lock backup of VM 100" in (guest.error or "")
+
+
+def test_a_stop_requested_before_a_vms_turn_ends_the_job(node: Node) -> None:
+    # The flag a stop signal sets, even when the exception its handler raised was dropped
+    ctx = MemoryContext()
+    ctx.request_stop("interrupted by signal")
+    job = VzdumpJob(node, parse_options({"vmid": "100"}, {}))
+    with pytest.raises(TaskStopped, match=r"^interrupted by signal$"):
+        job.run(ctx)
+    assert ctx.lines[-1] == "ERROR: Backup job failed - interrupted by signal"
+    assert not any("Starting Backup of VM 100" in line for line in ctx.lines)
+    assert not list((node.home.parent / "store" / "dump").glob("*"))

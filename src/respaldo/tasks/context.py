@@ -66,6 +66,7 @@ class BaseContext:
         self._lock = threading.Lock()
         self._warnings = 0
         self._stop = threading.Event()
+        self._reason: str | None = None
 
     @property
     def warnings(self) -> int:
@@ -87,8 +88,11 @@ class BaseContext:
     def progress(self, done: int, total: int, line: str) -> None:
         self.log(line)
 
-    def request_stop(self) -> None:
-        """Ask the work to stop (from a signal handler or another thread)."""
+    def request_stop(self, reason: str | None = None) -> None:
+        """Ask the work to stop (from a signal handler or another thread); ``reason`` is what
+        :meth:`check_stop` raises (TaskStopped's own by default)."""
+        if reason is not None and not self._stop.is_set():
+            self._reason = reason
         self._stop.set()
 
     def stop_requested(self) -> bool:
@@ -96,7 +100,7 @@ class BaseContext:
 
     def check_stop(self) -> None:
         if self._stop.is_set():
-            raise TaskStopped()
+            raise TaskStopped() if self._reason is None else TaskStopped(self._reason)
 
 
 class PrintContext(BaseContext):

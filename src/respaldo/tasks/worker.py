@@ -511,12 +511,14 @@ def _do_work(ctx: FileContext, work: WorkFunction, params: dict[str, Any]) -> st
 def _install_stop(ctx: FileContext, message: str) -> None:
     """SIGTERM, SIGINT, SIGHUP, SIGQUIT: stop flag set; TaskStopped(``message``) raised in
     the main thread once (a second signal must not break off the clean-up the first one
-    started)."""
+    started). That raise interrupts a wait, but where it lands in code that drops
+    exceptions (an asyncio callback, a ``__del__``) it is lost: the work's next
+    ``ctx.check_stop()`` raises it again from the flag."""
     raised = False
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         nonlocal raised
-        ctx.request_stop()
+        ctx.request_stop(message)
         if not raised:
             raised = True
             raise TaskStopped(message)

@@ -264,7 +264,8 @@ class Restore:
         total = sum(d.size for d in self.plan.header.devices if not d.is_vmstate)
         progress = Progress(total, self._say)
         digests = self._digests()
-        copy = ArchiveCopy(targets, progress, Throttle(self.opts.bwlimit * 1024), digests)
+        throttle = Throttle(self.opts.bwlimit * 1024)
+        copy = ArchiveCopy(targets, progress, throttle, digests, self.ctx.check_stop)
         with open_reader(self.plan.archive.open(), self.plan.archive.name) as stream:
             copy.run(VmaReader(stream))
         sparse = total - copy.written
@@ -274,6 +275,7 @@ class Restore:
             f"written {human_size(copy.written)}"
         )
         self._check_digests(digests)
+        self.ctx.check_stop()  # the last moment a stop still undoes the restore
 
     def _digests(self) -> dict[int, SparseDigest]:
         """By device id, the digests the copy recomputes: one per restored disk when the

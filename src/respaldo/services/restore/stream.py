@@ -7,7 +7,7 @@ With a digest per device, each run is also hashed, whole, in one thread beside t
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -38,9 +38,14 @@ class DeviceTarget:
     size: int
 
 
+def _go_on() -> None:
+    pass
+
+
 class ArchiveCopy:
     """``digests``: by device id, the digests to feed with what is restored (see digest.py);
-    they are complete once :meth:`run` returns."""
+    they are complete once :meth:`run` returns. ``check_stop`` is called before each
+    cluster and raises to end the copy (``TaskContext.check_stop``)."""
 
     def __init__(
         self,
@@ -48,7 +53,9 @@ class ArchiveCopy:
         progress: Progress,
         throttle: Throttle,
         digests: Mapping[int, SparseDigest] | None = None,
+        check_stop: Callable[[], None] = _go_on,
     ) -> None:
+        self.check_stop = check_stop
         self.targets = targets
         self.progress = progress
         self.throttle = throttle
@@ -64,6 +71,7 @@ class ArchiveCopy:
         with ThreadPoolExecutor(WRITERS, thread_name_prefix="restore-write") as pool:
             try:
                 for dev_id, cluster_no, data in reader.iter_clusters():
+                    self.check_stop()
                     self._cluster(pool, dev_id, cluster_no, data)
                 for dev_id in list(self._runs):
                     self._flush(pool, dev_id)

@@ -191,6 +191,7 @@ class GuestBackup:
         try:
             self._prepare_view(status.status, disks)
             digests = self._copy(config, disks, pending)
+            self.log.check_stop()  # the last moment a stop still undoes the backup
             volid = pending.commit()
         except BaseException:
             pending.abort()
@@ -370,6 +371,7 @@ class GuestBackup:
                     f"expected {disk.size}"
                 )
             for piece in reader.pieces():
+                self.log.check_stop()
                 if piece.data is None:
                     feed.zero(piece.offset, piece.length)
                 else:

@@ -158,6 +158,7 @@ class VzdumpJob:
             self.hooks("job-start")
             self.target.store.clean_stale()
             for vmid in self.vmids:
+                self.ctx.check_stop()
                 result.guests.append(self._backup_guest(vmid))
             self.hooks("job-end")
         except RespaldoError as err:
@@ -239,8 +240,21 @@ class VzdumpJob:
         except RespaldoError:
             return f"VM {vmid}"
 
+    def _start_time(self, vmid: int) -> datetime:
+        """When the backup starts, which names its archive and its log (Proxmox's
+        ``vzdump-qemu-<vmid>-YYYY_MM_DD-HH_MM_SS``). A backup of the VM that started in this
+        second holds that name already (its log, whatever its compression): this one starts
+        in the next second. The VM's backup lock, held, keeps other backups of it out."""
+        store = self.target.store
+        while True:
+            started = datetime.now()
+            filename = backup_filename(vmid, started, self.opts.compress.extension)
+            if store.read_log(filename) is None and not _archive_exists(store, filename):
+                return started
+            time.sleep(1.0 - time.time() % 1.0)  # into the next second: a clock, no event
+
     def _backup_locked(self, vmid: int, clock: float) -> GuestResult:
-        started = datetime.now()
+        started = self._start_time(vmid)
         log = BackupLog(self.ctx)
         filename = backup_filename(vmid, started, self.opts.compress.extension)
         name = self._guest_name(vmid)
@@ -419,3 +433,11 @@ def run_vzdump(node: Node, given: Mapping[str, str], ctx: TaskContext) -> JobRes
     """The service behind ``respaldo vzdump`` and ``POST /nodes/{node}/vzdump``."""
     opts = parse_options(given, node_defaults(node))
     return VzdumpJob(node, opts).run(ctx)
+
+
+def _archive_exists(store: BackupStore, filename: str) -> bool:
+    try:
+        store.get(filename)
+    except NoSuchVolume:
+        return False
+    return True

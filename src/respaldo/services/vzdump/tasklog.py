@@ -47,7 +47,9 @@ class BackupLog:
         self._append = None
 
     def _add(self, level: str, message: str) -> None:
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        # time.time(), not strftime's default (glibc's coarse time(), up to a tick behind):
+        # the log's stamps agree with the archive's name and "Backup started at"
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(time.time()))
         for part in message.splitlines() or [""]:
             line = f"{stamp} {level}: {part}"
             self._lines.append(line)
@@ -68,6 +70,11 @@ class BackupLog:
 
     def error(self, message: str) -> None:
         self._add("ERROR", message)
+
+    def check_stop(self) -> None:
+        """Raise TaskStopped if the task was asked to stop (see TaskContext.check_stop)."""
+        if self._ctx is not None:
+            self._ctx.check_stop()
 
     def text(self) -> str:
         return "".join(line + "\n" for line in self._lines)
