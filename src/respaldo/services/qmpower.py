@@ -334,6 +334,8 @@ class VmPower:
                 return False
             with self.qmp(vmid) as qmp:
                 qmp.execute("system_powerdown")
+            if ctx is not None:
+                ctx.check_stop()  # a stop that came during the QMP call is not lost
             wait = SHUTDOWN_TIMEOUT if timeout is None else timeout
             if timeout is None:
                 wait = _startup_down(config) or SHUTDOWN_TIMEOUT
