@@ -181,13 +181,14 @@ def test_request_ticket_failures(access: Access, clock: FakeClock) -> None:
 def test_request_with_api_token(access: Access, clock: FakeClock) -> None:
     created = add_token(access, "joe@pve", "ci", expire=int(clock.now) + 60)
     secret = created["value"]
+    wrong = secret[:-1] + ("1" if secret.endswith("0") else "0")  # one character changed
     for header in (f"PVEAPIToken=joe@pve!ci={secret}", f"PVEAPIToken joe@pve!ci={secret}"):
         principal = access.authenticate_request(None, header, method="POST")  # no CSRF needed
         assert (principal.userid, principal.tokenid) == ("joe@pve", "ci")
         assert principal.method is AuthMethod.TOKEN and not principal.csrf_required
         assert principal.authid == "joe@pve!ci"
     for bad in (
-        f"PVEAPIToken=joe@pve!ci={secret[:-1]}0",
+        f"PVEAPIToken=joe@pve!ci={wrong}",
         f"PVEAPIToken=joe@pve!other={secret}",
         "PVEAPIToken=joe@pve!ci",
         f"PVEAPIToken=joe@pve={secret}",
