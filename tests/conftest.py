@@ -6,6 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from hypothesis import HealthCheck, settings
+
+# No per-example deadline and no "too slow" health check: how long an example takes says
+# nothing of its correctness, and on a loaded 2-core CI machine Hypothesis's defaults (a
+# 200 ms deadline) fail by chance.
+settings.register_profile("respaldo", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("respaldo")
+
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 
