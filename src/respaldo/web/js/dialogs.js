@@ -29,6 +29,23 @@ export function errorBox() {
   };
 }
 
+/**
+ * Run `work` (a panel's fetch and fill) with `element` marked data-state="loading", then
+ * "loaded" whatever happens (the browser tests wait on it): an error shows in `error` (an
+ * errorBox), a success clears it. Never throws.
+ */
+export async function loadPanel(element, error, work) {
+  element.dataset.state = 'loading';
+  try {
+    await work();
+    error.clear();
+  } catch (err) {
+    error.show(err);
+  } finally {
+    element.dataset.state = 'loaded';
+  }
+}
+
 /** A dialog around a <form>. `onSubmit(dialog)` may throw: the error shows in the dialog. */
 export class FormDialog {
   /**

@@ -5,7 +5,7 @@
 
 import {api, seg, session} from '../api.js';
 import {on} from '../bus.js';
-import {confirmDialog, errorBox} from '../dialogs.js';
+import {confirmDialog, errorBox, loadPanel} from '../dialogs.js';
 import {DataGrid} from '../grid.js';
 import {watchTask} from '../tasks.js';
 import {esc, fieldText, formatSize, formatTime, h, volumeName} from '../util.js';
@@ -158,21 +158,14 @@ export class BackupList {
       this.updateButtons();
       return;
     }
-    this.element.dataset.state = 'loading';
     const params = {content: 'backup'};
     if (this.vmMode) params.vmid = this.vmid;
-    try {
+    await loadPanel(this.element, this.error, async () => {
       const rows = await api.get(
         `/nodes/${seg(this.ctx.node)}/storage/${seg(this.storage)}/content`, params);
-      const wanted = this.vmMode ? rows.filter((r) => guestType(r) === 'qemu') : rows;
-      this.grid.setRows(wanted);
-      this.error.clear();
-    } catch (err) {
-      this.error.show(err);
-    } finally {
-      this.element.dataset.state = 'loaded';
-      this.updateButtons();
-    }
+      this.grid.setRows(this.vmMode ? rows.filter((r) => guestType(r) === 'qemu') : rows);
+    });
+    this.updateButtons();
   }
 
   updateButtons() {

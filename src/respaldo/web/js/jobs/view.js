@@ -6,7 +6,7 @@
 
 import {api, seg, session} from '../api.js';
 import {on} from '../bus.js';
-import {confirmDialog, errorBox, errorText, messageDialog} from '../dialogs.js';
+import {confirmDialog, errorBox, errorText, loadPanel, messageDialog} from '../dialogs.js';
 import {DataGrid} from '../grid.js';
 import {resources} from '../resources.js';
 import {esc, h} from '../util.js';
@@ -77,8 +77,7 @@ class BackupJobsView {
   }
 
   async load() {
-    this.element.dataset.state = 'loading';
-    try {
+    await loadPanel(this.element, this.error, async () => {
       const [jobs, missing] = await Promise.all([
         api.get('/cluster/backup'),
         api.get('/cluster/backup-info/not-backed-up'),
@@ -86,13 +85,8 @@ class BackupJobsView {
       this.grid.setRows(jobs ?? []);
       this.notBackedUp = missing ?? [];
       this.notBackedButton.hidden = this.notBackedUp.length === 0;
-      this.error.clear();
-    } catch (err) {
-      this.error.show(err);
-    } finally {
-      this.element.dataset.state = 'loaded';
-      this.updateButtons();
-    }
+    });
+    this.updateButtons();
   }
 
   updateButtons() {

@@ -5,7 +5,7 @@
 //   Comment, Origin; Add, Modify, Remove.
 
 import {api, seg, session} from '../api.js';
-import {confirmDialog, errorBox, messageDialog} from '../dialogs.js';
+import {confirmDialog, errorBox, loadPanel, messageDialog} from '../dialogs.js';
 import {DataGrid} from '../grid.js';
 import {h} from '../util.js';
 import {addTab} from '../views/registry.js';
@@ -47,16 +47,10 @@ class Section {
   }
 
   async load() {
-    this.element.dataset.state = 'loading';
-    try {
+    await loadPanel(this.element, this.error, async () => {
       this.grid.setRows(await api.get(this.path) ?? []);
-      this.error.clear();
-    } catch (err) {
-      this.error.show(err);
-    } finally {
-      this.element.dataset.state = 'loaded';
-      this.onSelect?.();
-    }
+    });
+    this.onSelect?.();
   }
 
   async remove(url, what) {
