@@ -23,10 +23,7 @@ import datetime
 import json
 import math
 import os
-import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from tests.serverproc import LOOPBACK, ServerDidNotStart, free_port, start_server
 
 from bench.common import Node, process_cpu_seconds, scratch_node
 
@@ -110,35 +108,16 @@ def stat_microseconds(folder: Path) -> float:
     return (time.perf_counter() - start) / len(names) * 1e6
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def running_server(node: Node) -> Iterator[Server]:
     """``respaldo server`` on the node's data dir, logged in as admin@pve (the session sends
     the ticket, and the CSRF prevention token that writes need)."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "respaldo"),
-            *("server", "--listen", "127.0.0.1", "--port", str(port), "--auth-delay", "0"),
-        ],
-        env=node.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith("respaldo is listening on"):
-                break
-        else:
-            raise SystemExit(f"the server did not start ({proc.wait()})")
-        url = f"https://127.0.0.1:{port}/api2/json"
+        started = start_server(node.env, free_port())
+    except ServerDidNotStart as err:
+        raise SystemExit(str(err)) from err
+    try:
+        url = f"https://{LOOPBACK}:{started.port}/api2/json"
         session = requests.Session()
         session.trust_env = False  # else REQUESTS_CA_BUNDLE would override the server's cert
         session.verify = str(node.home / "config" / "local" / "pve-ssl.pem")
@@ -149,10 +128,9 @@ def running_server(node: Node) -> Iterator[Server]:
         login.raise_for_status()
         session.cookies.set("PVEAuthCookie", login.json()["data"]["ticket"])
         session.headers["CSRFPreventionToken"] = login.json()["data"]["CSRFPreventionToken"]
-        yield Server(proc, url, session)
+        yield Server(started.proc, url, session)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
+        started.stop(grace=30)
 
 
 def percentile(samples: list[float], q: float) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +10,9 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-LOOPBACK = "127.0.0.1"
+from tests.serverproc import LOOPBACK, free_port
+
+__all__ = ["LOOPBACK", "Accounts", "Collector", "smtp_server", "start_smtp_server"]
 
 
 class Collector:
@@ -53,13 +54,6 @@ class Collector:
     ) -> str:
         self.envelopes.append(envelope)
         return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Accounts:

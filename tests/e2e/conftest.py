@@ -13,14 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,20 +31,12 @@ from respaldo.qemu import process
 from respaldo.tasks.proc import is_running
 from respaldo.tasks.upid import decode
 from tests.qemus import kill_qemus
+from tests.serverproc import RESPALDO, free_port, start_server
 
-ROOT = Path(__file__).resolve().parents[2]
-RESPALDO = ROOT / ".venv" / "bin" / "respaldo"
-LISTENING = "respaldo is listening on "
 #: Seconds the server may take to start (first start: RSA keys for TLS and tickets).
 START_TIMEOUT = 60.0
 #: The 401 delay the tests run with (Proxmox: 3 s).
 AUTH_DELAY = "0.1"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env_of(pid: int) -> bytes:
@@ -122,52 +110,18 @@ class Server:
         return str(self.home / "config" / "local" / "pve-ssl.pem")
 
     def start(self) -> None:
-        """Start the server and return once it listens (pytest.fail with its output if it
-        exits first or does not listen within START_TIMEOUT)."""
+        """Start the server and return once it listens (ServerDidNotStart, with its output,
+        if it exits first or does not listen within START_TIMEOUT)."""
         assert self.proc is None or self.proc.poll() is not None
-        self.output = []
-        self.proc = subprocess.Popen(
-            [
-                str(RESPALDO),
-                "server",
-                "--listen",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--auth-delay",
-                AUTH_DELAY,
-            ],
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=self.home,
+        started = start_server(
+            self.env, self.port, auth_delay=AUTH_DELAY, timeout=START_TIMEOUT, cwd=self.home
         )
-        lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._read, args=(self.proc, lines), daemon=True).start()
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                pytest.fail(f"the server did not listen within {START_TIMEOUT} s: {self.output}")
-            if line is None:
-                pytest.fail(f"the server exited ({self.proc.wait()}): {''.join(self.output)}")
-            if line.startswith(LISTENING):
-                break
+        self.proc, self.output = started.proc, started.output
         if not self.password:
             self.password = (self.home / "config" / "priv" / "admin-password").read_text().strip()
         if not self.node:
             nodes = self.request("GET", "/nodes", auth=self.login()).json()["data"]
             self.node = nodes[0]["node"]
-
-    def _read(self, proc: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            self.output.append(line)
-            lines.put(line)
-        lines.put(None)
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
         """Stop the server (SIGKILL after 15 s); its exit code."""

@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 
-from tests.e2e.conftest import RESPALDO, Server
+from tests.e2e.conftest import Server
+from tests.serverproc import RESPALDO
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(90)]
 

@@ -16,7 +16,6 @@ import email.policy
 import json
 import re
 import subprocess
-import sys
 import time
 import warnings
 from collections.abc import Iterator
@@ -27,7 +26,8 @@ import pytest
 from proxmoxer import ProxmoxAPI  # type: ignore[import-untyped]
 
 from tests.integration.conftest import Cli
-from tests.smtpserver import LOOPBACK, Collector, free_port, smtp_server
+from tests.serverproc import LOOPBACK, free_port, start_server
+from tests.smtpserver import Collector, smtp_server
 from tests.webhookserver import Receiver, webhook_receiver
 
 pytestmark = [pytest.mark.qemu, pytest.mark.e2e, pytest.mark.timeout(330)]
@@ -47,44 +47,16 @@ def server(cli: Cli) -> Iterator[tuple[ProxmoxAPI, subprocess.Popen[str]]]:
     (cli.home / "config").mkdir(parents=True, exist_ok=True)
     (cli.home / "config" / "node.cfg").write_text("accel: tcg\n")
     env = {k: v for k, v in cli.env.items() if k != "RESPALDO_ACCEL"}
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "respaldo.cli.main",
-            "server",
-            "--listen",
-            LOOPBACK,
-            "--port",
-            str(port),
-            "--auth-delay",
-            "0",
-        ],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    started = start_server(env, free_port())
     try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if "is listening on" in line:
-                break
-        else:
-            pytest.fail(f"respaldo server ended: {proc.wait()}")
         password = (cli.home / "config" / "priv" / "admin-password").read_text().strip()
         warnings.filterwarnings("ignore", message="Unverified HTTPS request")
-        api = ProxmoxAPI(LOOPBACK, port=port, user="admin@pve", password=password, verify_ssl=False)
-        yield api, proc
+        api = ProxmoxAPI(
+            LOOPBACK, port=started.port, user="admin@pve", password=password, verify_ssl=False
+        )
+        yield api, started.proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        started.stop(grace=30)
 
 
 @pytest.fixture

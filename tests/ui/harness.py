@@ -6,10 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
-import sys
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +16,7 @@ from respaldo.tasks.store import TaskStore
 from respaldo.tasks.upid import decode
 from tests.integration.conftest import Cli
 from tests.qemus import kill_qemus
-from tests.smtpserver import LOOPBACK
+from tests.serverproc import LOOPBACK, free_port, start_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 #: Headless Chromium as root, with nothing that reaches out to the network by itself.
@@ -40,13 +37,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass
 class Server:
     """A running ``respaldo server`` and the node it serves."""
@@ -63,31 +53,9 @@ class Server:
         return Cli(self.home, self.env).run(*args, timeout=timeout).stdout
 
     def start(self) -> None:
-        port = free_port()
-        self.proc = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "respaldo.cli.main", "server"),
-                *("--listen", LOOPBACK, "--port", str(port), "--auth-delay", "0"),
-            ],
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        listening = threading.Event()
-
-        def read() -> None:
-            assert self.proc is not None and self.proc.stdout is not None
-            for line in self.proc.stdout:
-                self.output.append(line)
-                if "listening on" in line:
-                    listening.set()
-
-        threading.Thread(target=read, daemon=True).start()
-        if not listening.wait(30):
-            raise AssertionError(f"respaldo server did not start: {''.join(self.output)}")
-        self.url = f"https://{LOOPBACK}:{port}/"
+        started = start_server(self.env, free_port(), timeout=30, new_session=True)
+        self.proc, self.output = started.proc, started.output
+        self.url = f"https://{LOOPBACK}:{started.port}/"
         self.password = (self.home / "config" / "priv" / "admin-password").read_text().strip()
 
     def stop(self) -> None:
