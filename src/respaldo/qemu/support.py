@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 
 from respaldo.config.drive import THROTTLE_KEYS, Drive, check_drive, is_drive_key
+from respaldo.config.vmconfig import NET_KEY
 from respaldo.config.vmformats import VGA_FORMAT, hotplug_features, net_properties
 from respaldo.errors import RespaldoError
 
@@ -90,7 +91,6 @@ NO_QEMU_EFFECT = frozenset(
     ]
 )
 _INDEXED_NO_EFFECT = re.compile(r"^(unused|ipconfig)\d+$")
-_NET = re.compile(r"^net\d+$")
 #: What respaldo says about keys it knows but cannot apply.
 _NOT_SUPPORTED = {
     "hostpci": "PCI passthrough is not supported",
@@ -155,7 +155,7 @@ def _refusal(key: str, value: str) -> str | None:
         return None
     if is_drive_key(key):
         return _drive_refusal(Drive.parse(key, value))
-    if _NET.match(key):
+    if NET_KEY.match(key):
         props = net_properties(value, key)
         return "respaldo cannot start a NIC with its link down" if props.get("link_down") else None
     if key in APPLIED:
